@@ -1,0 +1,1 @@
+"""heard-local benchmarks: ``python -m benchmarks [NAME…] [--quick]`` prints one table."""

@@ -1,0 +1,3 @@
+from heard_local.cli import main
+
+raise SystemExit(main())

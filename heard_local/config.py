@@ -1,0 +1,106 @@
+"""All settings in one place: environment variables prefixed ``HEARD_``, overridden by CLI flags."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("heard-local", appauthor=False))
+
+
+def default_watch_dir() -> Path:
+    return Path.cwd() / "watch_folders"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HEARD_", extra="ignore")
+
+    # Where things live.
+    data_dir: Path = Field(default_factory=default_data_dir, description="DuckDB file, media, exports")
+    watch_dir: Path = Field(default_factory=default_watch_dir, description="Root of the watch folders")
+
+    # Front doors.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    enable_ui: bool = True
+    enable_watcher: bool = True
+    watch_polling: bool = Field(default=False, description="Polling observer (network drives)")
+    watch_rescan_seconds: float = 60.0
+
+    # Models.
+    whisper_model: str = Field(default="small", description="faster-whisper model name or local dir")
+    whisper_device: str = "auto"
+    whisper_compute_type: str = "auto"
+    whisper_batch_size: int = 8
+    diarization_model: str | None = Field(
+        default="pyannote/speaker-diarization-community-1",
+        description="pyannote pipeline name (needs HF token + internet once) or local directory; "
+        "empty to disable",
+    )
+    hf_token: str | None = None
+    model_idle_unload_seconds: float = 600.0
+
+    # LLM (Ollama).
+    ollama_host: str = "http://127.0.0.1:11434"
+    ollama_model: str = "llama3.2:3b"
+    ollama_timeout_seconds: float = 120.0
+    ollama_context_tokens: int = 8192
+
+    # Engine.
+    heavy_workers: int = Field(default=1, ge=0, description="Concurrent audio jobs")
+    light_workers: int = Field(default=2, ge=0, description="Concurrent transcript / LLM jobs")
+    job_max_attempts: int = Field(default=4, ge=1)
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 300.0
+    default_phone_region: str = "US"
+
+    # API.
+    max_upload_bytes: int = 500 * 1024 * 1024
+    rate_limit_per_second: float = 50.0
+    rate_limit_burst: int = 200
+    allow_private_urls: bool = Field(default=False, description="Let audio_url reach LAN hosts")
+    url_fetch_timeout_seconds: float = 300.0
+    webhook_timeout_seconds: float = 15.0
+
+    # Exports for notebooks.
+    export_interval_seconds: float = 30.0
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "heard.duckdb"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def export_dir(self) -> Path:
+        return self.data_dir / "exports"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.data_dir / "heard.lock"
+
+    @property
+    def server_info_path(self) -> Path:
+        return self.data_dir / "server.json"
+
+    def with_overrides(self, **overrides: object) -> Settings:
+        """A copy with CLI flags applied (``None`` means "flag not given")."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return self.model_copy(update=given) if given else self
+
+    def ensure_dirs(self) -> None:
+        for path in (self.data_dir, self.media_dir, self.export_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        if os.name == "posix":
+            self.data_dir.chmod(0o700)

@@ -1,0 +1,72 @@
+"""Pure data: pydantic models, enums and limits. Imports nothing heavy."""
+
+from heard_local.domain.api_key import ApiKey
+from heard_local.domain.configuration import (
+    MAX_CONFIGURATIONS,
+    MAX_EXTRACTION_FIELDS,
+    MAX_TAG_LENGTH,
+    Configuration,
+    ConfigurationInput,
+    ConfigurationUpdate,
+    ExtractionField,
+    ExtractionFieldType,
+    Webhooks,
+)
+from heard_local.domain.customer import Customer, normalize_email, normalize_phone
+from heard_local.domain.job import Job, JobKind, JobStatus, Progress
+from heard_local.domain.metadata import AudioUrlIngest, IngestMetadata, TranscriptIngest
+from heard_local.domain.transcription import (
+    Channel,
+    Conversation,
+    Details,
+    Evidence,
+    Fields,
+    FieldValue,
+    LlmStatus,
+    Segment,
+    SpeakerInfo,
+    Summary,
+    Transcription,
+    TranscriptionError,
+    TranscriptionGroup,
+    TranscriptionStatus,
+    speaker_id,
+)
+
+__all__ = [
+    "MAX_CONFIGURATIONS",
+    "MAX_EXTRACTION_FIELDS",
+    "MAX_TAG_LENGTH",
+    "ApiKey",
+    "AudioUrlIngest",
+    "Channel",
+    "Configuration",
+    "ConfigurationInput",
+    "ConfigurationUpdate",
+    "Conversation",
+    "Customer",
+    "Details",
+    "Evidence",
+    "ExtractionField",
+    "ExtractionFieldType",
+    "FieldValue",
+    "Fields",
+    "IngestMetadata",
+    "Job",
+    "JobKind",
+    "JobStatus",
+    "LlmStatus",
+    "Progress",
+    "Segment",
+    "SpeakerInfo",
+    "Summary",
+    "TranscriptIngest",
+    "Transcription",
+    "TranscriptionError",
+    "TranscriptionGroup",
+    "TranscriptionStatus",
+    "Webhooks",
+    "normalize_email",
+    "normalize_phone",
+    "speaker_id",
+]

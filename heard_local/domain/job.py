@@ -1,0 +1,91 @@
+"""Jobs: units of queued work, and the progress they report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class JobStatus(StrEnum):
+    PENDING = "PENDING"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+    @property
+    def api_status(self) -> str:
+        """The ingestion document's vocabulary: processing / completed / failed."""
+        if self in (JobStatus.PENDING, JobStatus.IN_PROGRESS):
+            return "processing"
+        return self.value.lower()
+
+
+class JobKind(StrEnum):
+    AUDIO = "audio"  # heavy: decode, transcribe, diarize
+    TRANSCRIPT = "transcript"  # light: parse text
+    REPROCESS = "reprocess"  # light: re-run extraction / summary on a stored conversation
+
+    @property
+    def heavy(self) -> bool:
+        return self is JobKind.AUDIO
+
+
+class Progress(BaseModel):
+    """Progress in pyannote's hook style: the current step and how far through it."""
+
+    step: str = "queued"
+    completed: float | None = None
+    total: float | None = None
+
+    @property
+    def fraction(self) -> float | None:
+        if self.completed is None or not self.total:
+            return None
+        return max(0.0, min(1.0, self.completed / self.total))
+
+
+class Job(BaseModel):
+    job_id: str
+    kind: JobKind
+    status: JobStatus
+    transcription_id: str
+    configuration_id: str
+    content_sha256: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+    attempts: int = 0
+    max_attempts: int = 3
+    last_error: str | None = None
+    error_code: str | None = None
+    progress: Progress = Field(default_factory=Progress)
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    run_after: datetime | None = None
+    estimated_duration_seconds: float | None = None
+
+    def to_api(self, *, queue_position: int | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "job_id": self.job_id,
+            "status": self.status.api_status,
+            "state": self.status.value,
+            "kind": self.kind.value,
+            "transcription_id": self.transcription_id,
+            "configuration_id": self.configuration_id,
+            "progress": {
+                **self.progress.model_dump(),
+                "fraction": self.progress.fraction,
+            },
+            "attempts": self.attempts,
+            "created_at": self.created_at.isoformat(),
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "estimated_duration_seconds": self.estimated_duration_seconds,
+        }
+        if queue_position is not None:
+            data["queue_position"] = queue_position
+        if self.status is JobStatus.FAILED:
+            data["error"] = {"code": self.error_code or "INTERNAL_ERROR", "message": self.last_error}
+        return data

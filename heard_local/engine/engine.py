@@ -1,0 +1,469 @@
+"""The engine: the one object every front door (API, UI, watcher, CLI, notebooks) talks to.
+
+It owns the data directory (lock, DuckDB, media), the job queue and its workers, and the models.
+Front doors never reach into the store or the adapters: they call methods here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import pydantic
+
+from heard_local.config import Settings
+from heard_local.domain import (
+    ApiKey,
+    Configuration,
+    ConfigurationInput,
+    ConfigurationUpdate,
+    Customer,
+    IngestMetadata,
+    Job,
+    JobKind,
+    JobStatus,
+    TranscriptIngest,
+    Transcription,
+    TranscriptionGroup,
+    TranscriptionStatus,
+    normalize_email,
+    normalize_phone,
+)
+from heard_local.domain.validation import parse, validation_error_from_pydantic
+from heard_local.engine.media import sha256_file, store_media
+from heard_local.engine.models import ModelManager
+from heard_local.engine.retry import RetryStrategy
+from heard_local.engine.runner import JobRunner
+from heard_local.engine.workers import WorkerPool
+from heard_local.errors import ConflictError, DataDirLockedError, NotFoundError, ValidationError
+from heard_local.pipeline.audio_format import detect_audio_format
+from heard_local.store import NewJob, NewTranscription, Page, Store, TranscriptionFilter
+from heard_local.store.lock import DataDirLock, holder_pid
+
+log = logging.getLogger(__name__)
+
+# Seconds a transcript job takes at most, for estimated_duration_seconds before any measurement.
+_TRANSCRIPT_ESTIMATE = 1.0
+# Real-time factor assumed for an audio model before this machine has measured one.
+_DEFAULT_REAL_TIME_FACTOR = 0.5
+
+
+class Service(Protocol):
+    """A background companion of the engine (webhook deliverer, watcher, exporter)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class Submission:
+    """The answer to an ingest: the job, and whether it is an earlier identical one."""
+
+    job: Job
+    duplicate: bool
+    estimated_duration_seconds: float
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job.job_id,
+            "status": self.job.status.api_status,
+            "estimated_duration_seconds": round(self.estimated_duration_seconds),
+            "transcription_id": self.job.transcription_id,
+            "duplicate": self.duplicate,
+        }
+
+
+def new_job_id() -> str:
+    return "job_" + uuid.uuid4().hex
+
+
+class Engine:
+    def __init__(self, settings: Settings, store: Store, lock: DataDirLock):
+        self.settings = settings
+        self.store = store
+        self._lock = lock
+        self.models = ModelManager(settings)
+        self.retry = RetryStrategy(max_attempts=settings.job_max_attempts, base_seconds=settings.retry_base_seconds,
+                                   max_seconds=settings.retry_max_seconds)
+        self.runner = JobRunner(store, settings, self.models, self.retry)
+        self.workers: WorkerPool | None = None
+        self._services: list[Service] = []
+        self._job_done = threading.Condition()
+        self._closed = False
+        self._sweeper_stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
+        self.default_configuration_id = store.configurations.ensure_default().configuration_id
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, *, workers: bool = True) -> Engine:
+        """Take the data directory, migrate the database, resume interrupted jobs, start workers."""
+        settings = settings or Settings()
+        settings.ensure_dirs()
+        lock = DataDirLock(settings.lock_path)
+        lock.acquire()
+        try:
+            store = Store(settings.db_path)
+        except duckdb.IOException as exc:
+            lock.release()
+            if "lock" in str(exc).lower():
+                raise DataDirLockedError(str(settings.data_dir), holder_pid(settings.lock_path)) from None
+            raise
+        except BaseException:
+            lock.release()
+            raise
+        engine = cls(settings, store, lock)
+        resumed = store.jobs.requeue_interrupted()
+        if resumed:
+            log.warning("resuming %d job(s) interrupted by a previous shutdown: %s", len(resumed), resumed)
+        if workers:
+            engine.start_workers()
+        return engine
+
+    def start_workers(self) -> None:
+        if self.workers is not None:
+            return
+        self.workers = WorkerPool(self.store.jobs, self.runner.run, heavy=self.settings.heavy_workers,
+                                  light=self.settings.light_workers, on_job_done=self._notify_job_done)
+        self.workers.start()
+        self._sweeper = threading.Thread(target=self._sweep_idle_models, name="heard-model-sweeper", daemon=True)
+        self._sweeper.start()
+
+    def add_service(self, service: Service, *, start: bool = True) -> None:
+        self._services.append(service)
+        if start:
+            service.start()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for service in reversed(self._services):
+            try:
+                service.stop()
+            except Exception:
+                log.exception("stopping %s failed", service)
+        if self.workers is not None:
+            self.workers.stop()
+        self._sweeper_stop.set()
+        self.models.close()
+        self.store.close()
+        self._lock.release()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _sweep_idle_models(self) -> None:
+        while not self._sweeper_stop.wait(30.0):
+            self.models.unload_idle()
+
+    def _notify_job_done(self, job: Job) -> None:
+        with self._job_done:
+            self._job_done.notify_all()
+
+    # --- configurations ---------------------------------------------------------------------------
+
+    def resolve_configuration(self, configuration_id_or_tag: str | None) -> Configuration:
+        """The configuration by id or tag; the default one when none is named."""
+        if not configuration_id_or_tag:
+            return self.store.configurations.get(self.default_configuration_id)
+        try:
+            return self.store.configurations.get(configuration_id_or_tag)
+        except NotFoundError:
+            by_tag = self.store.configurations.find_by_tag(configuration_id_or_tag)
+            if by_tag is None:
+                raise NotFoundError(f"Configuration {configuration_id_or_tag!r} not found",
+                                    field="configuration_id") from None
+            return by_tag
+
+    def create_configuration(self, data: ConfigurationInput | dict[str, Any]) -> tuple[Configuration, str]:
+        """Returns the configuration and its webhook signing secret (shown once)."""
+        return self.store.configurations.create(parse(ConfigurationInput, data))
+
+    def list_configurations(self) -> list[Configuration]:
+        return self.store.configurations.list()
+
+    def get_configuration(self, configuration_id: str) -> Configuration:
+        return self.store.configurations.get(configuration_id)
+
+    def update_configuration(self, configuration_id: str,
+                             update: ConfigurationUpdate | dict[str, Any]) -> Configuration:
+        current = self.store.configurations.get(configuration_id)
+        change = parse(ConfigurationUpdate, update)
+        try:
+            merged = change.apply_to(current)
+        except pydantic.ValidationError as exc:  # the merged whole can break a rule
+            raise validation_error_from_pydantic(exc) from None
+        return self.store.configurations.replace(configuration_id, merged)
+
+    def delete_configuration(self, configuration_id: str) -> None:
+        self.store.configurations.delete(configuration_id)
+
+    def webhook_secret(self, configuration_id: str) -> str | None:
+        return self.store.configurations.webhook_secret(configuration_id)
+
+    # --- ingestion --------------------------------------------------------------------------------
+
+    def submit_transcript(self, request: TranscriptIngest | dict[str, Any]) -> Submission:
+        request = parse(TranscriptIngest, request)
+        configuration = self.resolve_configuration(request.chosen_configuration)
+        sha = hashlib.sha256(request.transcript_text.encode("utf-8")).hexdigest()
+        return self._enqueue(
+            kind=JobKind.TRANSCRIPT,
+            configuration=configuration,
+            metadata=request.metadata,
+            sha256=sha,
+            payload={"transcript_text": request.transcript_text},
+            media_path=None,
+            estimate=_TRANSCRIPT_ESTIMATE,
+        )
+
+    def submit_audio_file(self, path: Path, *, metadata: IngestMetadata | dict[str, Any] | None = None,
+                          configuration: str | None = None, original_name: str | None = None,
+                          move: bool = False) -> Submission:
+        """Queue a local audio file. The format is read from its content (415 for anything else); the
+        file is copied (or moved, ``move=True``) under the data directory by content hash."""
+        meta = parse(IngestMetadata, metadata or {}, prefix="metadata")
+        chosen = self.resolve_configuration(configuration or meta.configuration_id)
+        fmt = detect_audio_format(path)
+        sha = sha256_file(path)
+        if meta.name is None and original_name:
+            meta.name = Path(original_name).name[:255]
+        duplicate = self._find_duplicate(sha, chosen.configuration_id)
+        if duplicate is not None:
+            if move:
+                path.unlink(missing_ok=True)
+            return self._duplicate_submission(duplicate)
+        stored = store_media(path, self.settings.media_dir, sha, fmt, move=move)
+        return self._enqueue(
+            kind=JobKind.AUDIO,
+            configuration=chosen,
+            metadata=meta,
+            sha256=sha,
+            payload={"media_path": str(stored), "format": fmt},
+            media_path=str(stored),
+            estimate=self.estimate_audio_seconds(stored),
+        )
+
+    def _find_duplicate(self, sha: str, configuration_id: str) -> Job | None:
+        return self.store.jobs.find_duplicate(self.store.db.cursor(), f"{sha}:{configuration_id}")
+
+    def _duplicate_submission(self, job: Job) -> Submission:
+        remaining = 0.0 if job.status in (JobStatus.COMPLETED, JobStatus.FAILED) else (
+            job.estimated_duration_seconds or 0.0)
+        return Submission(job=job, duplicate=True, estimated_duration_seconds=remaining)
+
+    def _enqueue(self, *, kind: JobKind, configuration: Configuration, metadata: IngestMetadata, sha256: str,
+                 payload: dict[str, Any], media_path: str | None, estimate: float) -> Submission:
+        dedup_key = f"{sha256}:{configuration.configuration_id}"
+        phone = normalize_phone(metadata.phone, self.settings.default_phone_region)
+        email = normalize_email(metadata.customer_email)
+        job_id = new_job_id()
+        transcription_id = str(uuid.uuid4())
+        queue_ahead = self.store.jobs.work_ahead_seconds(kind.heavy)
+        with self.store.db.write() as cur:
+            existing = self.store.jobs.find_duplicate(cur, dedup_key)
+            if existing is not None:
+                return self._duplicate_submission(existing)
+            customer_id = self.store.customers.resolve(cur, phone=phone, email=email,
+                                                       name=metadata.customer_name)
+            stored_metadata = metadata.stored()
+            if phone:
+                stored_metadata["normalized_phone"] = phone
+            if email:
+                stored_metadata["normalized_email"] = email
+            self.store.transcriptions.insert_pending(cur, NewTranscription(
+                transcription_id=transcription_id, configuration_id=configuration.configuration_id,
+                kind=kind.value, name=metadata.name, metadata=stored_metadata,
+                channel=(metadata.channel.value if metadata.channel else ("voice" if kind is JobKind.AUDIO else None)),
+                source=metadata.source, customer_id=customer_id, media_path=media_path, content_sha256=sha256,
+                recorded_at=metadata.recorded_at,
+            ))
+            self.store.jobs.insert(cur, NewJob(
+                job_id=job_id, kind=kind, transcription_id=transcription_id,
+                configuration_id=configuration.configuration_id,
+                payload={**payload, "metadata": metadata.model_dump(mode="json", exclude_none=True)},
+                max_attempts=self.settings.job_max_attempts, dedup_key=dedup_key, content_sha256=sha256,
+                estimated_duration_seconds=estimate,
+            ))
+        if self.workers is not None:
+            self.workers.notify(kind)
+        job = self.store.jobs.get(job_id)
+        return Submission(job=job, duplicate=False, estimated_duration_seconds=estimate + queue_ahead)
+
+    def estimate_audio_seconds(self, path: Path) -> float:
+        """Audio duration × this machine's measured real-time factor for the configured model."""
+        duration = self.probe_duration(path)
+        if duration is None:
+            return 30.0
+        row = self.store.db.fetchone("SELECT audio_s, wall_s FROM model_speed WHERE model = ?",
+                                     [self.settings.whisper_model])
+        factor = row[1] / row[0] if row and row[0] else _DEFAULT_REAL_TIME_FACTOR
+        return max(1.0, duration * factor)
+
+    @staticmethod
+    def probe_duration(path: Path) -> float | None:
+        try:
+            from heard_local.adapters.audio_decode import probe_duration
+        except ImportError:
+            return None
+        return probe_duration(path)
+
+    def reprocess(self, transcription_id: str) -> Job:
+        """Re-run extraction and summary on a stored conversation (after Ollama was down, or after the
+        configuration's fields changed) without transcribing again."""
+        transcription = self.store.transcriptions.get(transcription_id)
+        if transcription.status is not TranscriptionStatus.COMPLETED:
+            raise ValidationError("Only completed transcriptions can be re-processed", field="transcription_id")
+        job_id = new_job_id()
+        with self.store.db.write() as cur:
+            self.store.jobs.insert(cur, NewJob(
+                job_id=job_id, kind=JobKind.REPROCESS, transcription_id=transcription_id,
+                configuration_id=transcription.configuration_id, payload={},
+                max_attempts=self.settings.job_max_attempts,
+            ))
+        if self.workers is not None:
+            self.workers.notify(JobKind.REPROCESS)
+        return self.store.jobs.get(job_id)
+
+    def reprocess_configuration(self, configuration_id: str) -> list[Job]:
+        self.store.configurations.get(configuration_id)
+        rows = self.store.db.fetchall(
+            "SELECT transcription_id FROM transcriptions WHERE configuration_id = ? AND status = 'COMPLETED' "
+            "ORDER BY created_at", [configuration_id])
+        return [self.reprocess(r[0]) for r in rows]
+
+    # --- jobs -------------------------------------------------------------------------------------
+
+    def get_job(self, job_id: str) -> Job:
+        return self.store.jobs.get(job_id)
+
+    def job_view(self, job_id: str) -> dict[str, Any]:
+        job = self.store.jobs.get(job_id)
+        view = job.to_api(queue_position=self.store.jobs.queue_position(job))
+        return view
+
+    def wait_for_job(self, job_id: str, timeout: float | None = None,
+                     on_progress: Callable[[Job], None] | None = None) -> Job:
+        """Block until the job is COMPLETED or FAILED (or ``timeout`` seconds pass)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = self.store.jobs.get(job_id)
+            if on_progress is not None:
+                on_progress(job)
+            if job.status in (JobStatus.COMPLETED, JobStatus.FAILED):
+                return job
+            if deadline is not None and time.monotonic() >= deadline:
+                return job
+            with self._job_done:
+                self._job_done.wait(0.2)
+
+    def list_jobs(self, limit: int = 50) -> list[Job]:
+        return self.store.jobs.list_recent(limit)
+
+    # --- transcriptions ---------------------------------------------------------------------------
+
+    def get_transcription(self, transcription_id: str) -> Transcription:
+        return self.store.transcriptions.get(transcription_id)
+
+    def list_transcriptions(self, flt: TranscriptionFilter | None = None, *, limit: int = 50,
+                            offset: int = 0) -> Page:
+        if not 1 <= limit <= 1000:
+            raise ValidationError("limit must be between 1 and 1000", field="limit")
+        if offset < 0:
+            raise ValidationError("offset must not be negative", field="offset")
+        return self.store.transcriptions.list(flt or TranscriptionFilter(), limit=limit, offset=offset)
+
+    def set_group(self, transcription_id: str, group: TranscriptionGroup | str | None) -> Transcription:
+        if isinstance(group, str):
+            try:
+                group = TranscriptionGroup(group)
+            except ValueError:
+                raise ValidationError(
+                    "group must be one of PENDING_REVIEW, UNDER_REVIEW, ARCHIVED or null", field="group"
+                ) from None
+        self.store.transcriptions.set_group(transcription_id, group)
+        return self.get_transcription(transcription_id)
+
+    def rename_speaker(self, transcription_id: str, speaker: str, name: str | None) -> Transcription:
+        self.store.transcriptions.rename_speaker(transcription_id, speaker, name)
+        return self.get_transcription(transcription_id)
+
+    def rename_transcription(self, transcription_id: str, name: str | None) -> Transcription:
+        if name is not None and len(name) > 255:
+            raise ValidationError("name must be at most 255 characters", field="name")
+        self.store.transcriptions.set_name(transcription_id, name)
+        return self.get_transcription(transcription_id)
+
+    def delete_transcription(self, transcription_id: str) -> None:
+        busy = self.workers.busy_jobs() if self.workers else []
+        job = self.store.jobs.latest_for_transcription(transcription_id)
+        if job is not None and job.job_id in busy:
+            raise ConflictError("This transcription is being processed right now; try again when it finishes.",
+                                field="transcription_id")
+        with self.store.db.write() as cur:
+            media = self.store.transcriptions.delete(cur, transcription_id)
+            still_used = media and cur.execute(
+                "SELECT count(*) FROM transcriptions WHERE media_path = ?", [media]).fetchone()[0]
+        if media and not still_used:
+            Path(media).unlink(missing_ok=True)
+
+    def media_path(self, transcription_id: str) -> Path | None:
+        media = self.store.transcriptions.media_path(transcription_id)
+        return Path(media) if media else None
+
+    # --- customers --------------------------------------------------------------------------------
+
+    def list_customers(self, *, search: str | None = None, limit: int = 100,
+                       offset: int = 0) -> tuple[list[Customer], int]:
+        return self.store.customers.list(search=search, limit=limit, offset=offset)
+
+    def get_customer(self, customer_id: str) -> Customer:
+        return self.store.customers.get(customer_id)
+
+    def customer_conversations(self, customer_id: str, limit: int = 200) -> Page:
+        self.store.customers.get(customer_id)
+        return self.store.transcriptions.list(TranscriptionFilter(customer_id=customer_id), limit=limit)
+
+    def find_customer(self, *, phone: str | None = None, email: str | None = None) -> Customer | None:
+        return self.store.customers.find(phone=normalize_phone(phone, self.settings.default_phone_region),
+                                         email=normalize_email(email))
+
+    # --- API keys ---------------------------------------------------------------------------------
+
+    def create_api_key(self, name: str) -> tuple[ApiKey, str]:
+        return self.store.api_keys.create(name)
+
+    def list_api_keys(self) -> list[ApiKey]:
+        return self.store.api_keys.list()
+
+    def revoke_api_key(self, key_id_or_name: str) -> ApiKey:
+        return self.store.api_keys.revoke(key_id_or_name)
+
+    def authenticate(self, key: str | None) -> ApiKey:
+        return self.store.api_keys.authenticate(key)
+
+    # --- status -----------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "data_dir": str(self.settings.data_dir),
+            "jobs": self.store.jobs.counts(),
+            "workers": {"heavy": self.settings.heavy_workers, "light": self.settings.light_workers,
+                        "busy": self.workers.busy_jobs() if self.workers else []},
+            "models": {m.name: {"loaded": m.loaded, "error": m.load_error} for m in self.models.all()},
+            "webhooks_pending": self.store.webhooks.pending_count(),
+        }

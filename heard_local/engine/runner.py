@@ -1,0 +1,183 @@
+"""Running one job: the conversation stage, the LLM stages, then one transaction for the outcome."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from heard_local.config import Settings
+from heard_local.domain import Configuration, Job, JobKind, LlmStatus, SpeakerInfo
+from heard_local.domain.clock import utcnow
+from heard_local.domain.metadata import IngestMetadata
+from heard_local.engine.models import ModelManager
+from heard_local.engine.progress import JobProgressRecorder
+from heard_local.engine.retry import RetryStrategy
+from heard_local.errors import HeardError, InternalError, LlmUnavailableError
+from heard_local.pipeline.conversation import conversation_from_text
+from heard_local.pipeline.enrich import EnrichmentResult, enrich, wants_llm
+from heard_local.pipeline.progress import ProgressHook
+from heard_local.pipeline.protocols import ConversationResult, LlmContext
+from heard_local.store import Store
+from heard_local.store.webhooks import ERROR, SUCCESS
+
+log = logging.getLogger(__name__)
+
+
+def describe_error(error: BaseException) -> tuple[str, str, int]:
+    """(message, API code, HTTP status) for a job failure; never a stack trace."""
+    if isinstance(error, HeardError):
+        return error.message, error.code, error.http_status
+    return f"Processing failed unexpectedly ({type(error).__name__}: {error})", InternalError.code, 500
+
+
+class JobRunner:
+    def __init__(self, store: Store, settings: Settings, models: ModelManager, retry: RetryStrategy):
+        self.store = store
+        self.settings = settings
+        self.models = models
+        self.retry = retry
+
+    def run(self, job: Job) -> None:
+        recorder = JobProgressRecorder(self.store.jobs, job.job_id)
+        try:
+            configuration = self.store.configurations.get(job.configuration_id)
+            if job.kind is JobKind.REPROCESS:
+                self._reprocess(job, configuration, recorder)
+                return
+            self.store.transcriptions.mark_in_progress(job.transcription_id)
+            conversation = self._conversation(job, configuration, recorder)
+            speakers = {
+                speaker: SpeakerInfo(role=conversation.speaker_roles.get(speaker))
+                for speaker in dict.fromkeys(s.speaker for s in conversation.segments)
+            }
+            with self.store.db.write() as cur:
+                self.store.transcriptions.save_conversation(
+                    cur, job.transcription_id, segments=conversation.segments, language=conversation.language,
+                    duration=conversation.duration, speakers=speakers, warnings=conversation.warnings,
+                    words=conversation.words,
+                )
+            outcome = self._enrich(job, configuration, recorder)
+            self._complete(job, configuration, outcome, duration=conversation.duration)
+        except Exception as error:  # every failure is recorded on the job; the worker never dies
+            self._fail_or_retry(job, error)
+
+    # --- stages -----------------------------------------------------------------------------------
+
+    def _conversation(self, job: Job, configuration: Configuration, hook: ProgressHook) -> ConversationResult:
+        metadata = IngestMetadata.model_validate(job.payload.get("metadata", {}))
+        if job.kind is JobKind.TRANSCRIPT:
+            return conversation_from_text(job.payload["transcript_text"], language=metadata.language, hook=hook)
+        return self._conversation_from_audio(job, configuration, metadata, hook)
+
+    def _conversation_from_audio(self, job: Job, configuration: Configuration, metadata: IngestMetadata,
+                                 hook: ProgressHook) -> ConversationResult:
+        from heard_local.engine.audio_stage import run_audio_stage
+
+        return run_audio_stage(
+            path=Path(job.payload["media_path"]),
+            configuration=configuration,
+            metadata=metadata,
+            models=self.models,
+            settings=self.settings,
+            hook=hook,
+        )
+
+    def _enrich(self, job: Job, configuration: Configuration, hook: ProgressHook) -> EnrichmentResult:
+        if not wants_llm(configuration):
+            return EnrichmentResult(fields=None, summary=None, status=LlmStatus.NOT_REQUESTED)
+        transcription = self.store.transcriptions.get(job.transcription_id)
+        details = transcription.details
+        segments = self.store.transcriptions.segments(job.transcription_id)
+        speakers = details.speakers if details else {}
+        language = self._language_of(job.transcription_id)
+        context = LlmContext(
+            segments=segments,
+            language=language,
+            speaker_labels={k: (v.name or v.role or k) for k, v in speakers.items()},
+            metadata=transcription.metadata,
+        )
+        try:
+            llm = self.models.llm.get()
+        except ImportError as exc:
+            return EnrichmentResult(fields=None, summary=None, status=LlmStatus.PENDING,
+                                    pending_reason=f"The LLM adapter is not available: {exc}")
+        except LlmUnavailableError as exc:
+            return EnrichmentResult(fields=None, summary=None, status=LlmStatus.PENDING,
+                                    pending_reason=str(exc))
+        return enrich(context, configuration, extractor=llm, summarizer=llm, hook=hook)
+
+    def _language_of(self, transcription_id: str) -> str | None:
+        row = self.store.db.fetchone("SELECT language FROM transcriptions WHERE transcription_id = ?",
+                                     [transcription_id])
+        return row[0] if row else None
+
+    def _reprocess(self, job: Job, configuration: Configuration, hook: ProgressHook) -> None:
+        outcome = self._enrich(job, configuration, hook)
+        with self.store.db.write() as cur:
+            self._save_llm(cur, job, configuration, outcome)
+            self.store.jobs.mark_completed(cur, job.job_id)
+
+    # --- outcomes ---------------------------------------------------------------------------------
+
+    def _save_llm(self, cur: Any, job: Job, configuration: Configuration, outcome: EnrichmentResult) -> None:
+        self.store.transcriptions.save_llm_results(
+            cur, job.transcription_id, fields=outcome.fields,
+            field_types={f.name: f.type.value for f in configuration.extraction_fields},
+            summary=outcome.summary, status=outcome.status, pending_reason=outcome.pending_reason,
+        )
+
+    def _complete(self, job: Job, configuration: Configuration, outcome: EnrichmentResult,
+                  duration: float | None) -> None:
+        with self.store.db.write() as cur:
+            self._save_llm(cur, job, configuration, outcome)
+            self.store.transcriptions.mark_completed(cur, job.transcription_id)
+            self.store.jobs.mark_completed(cur, job.job_id)
+            if configuration.webhooks and configuration.webhooks.success_url:
+                self.store.webhooks.enqueue(
+                    cur, transcription_id=job.transcription_id, configuration_id=configuration.configuration_id,
+                    event=SUCCESS, url=configuration.webhooks.success_url,
+                    payload={
+                        "transcription_id": job.transcription_id,
+                        "status": "COMPLETED",
+                        "configuration_id": configuration.configuration_id,
+                        "duration": duration,
+                        "completed_at": utcnow().isoformat().replace("+00:00", "Z"),
+                    },
+                )
+        log.info("job %s completed (transcription %s)", job.job_id, job.transcription_id)
+
+    def _fail_or_retry(self, job: Job, error: BaseException) -> None:
+        message, code, status = describe_error(error)
+        delay = self.retry.delay(job.attempts) if self.retry.is_retryable(error) else None
+        if delay is not None:
+            log.warning("job %s attempt %d failed (%s); retrying in %.1fs", job.job_id, job.attempts, message, delay)
+            self.store.jobs.retry_later(job.job_id, message, code, delay)
+            return
+        if not isinstance(error, HeardError):
+            log.error("job %s failed", job.job_id, exc_info=error)
+        else:
+            log.warning("job %s failed: %s", job.job_id, message)
+        with self.store.db.write() as cur:
+            self.store.jobs.mark_failed(cur, job.job_id, message, code)
+            if job.kind is JobKind.REPROCESS:
+                cur.execute(
+                    "UPDATE transcriptions SET llm_status = 'pending', llm_pending_reason = ? "
+                    "WHERE transcription_id = ?", [message, job.transcription_id],
+                )
+                return
+            self.store.transcriptions.mark_failed(cur, job.transcription_id, message, code)
+            try:
+                configuration = self.store.configurations.get(job.configuration_id)
+            except HeardError:
+                return
+            if configuration.webhooks and configuration.webhooks.error_url:
+                self.store.webhooks.enqueue(
+                    cur, transcription_id=job.transcription_id, configuration_id=configuration.configuration_id,
+                    event=ERROR, url=configuration.webhooks.error_url,
+                    payload={
+                        "transcription_id": job.transcription_id,
+                        "status": "FAILED",
+                        "error": {"message": message, "code": status},
+                    },
+                )

@@ -1,0 +1,190 @@
+"""Parsing a text transcript into speaker-labelled segments.
+
+Accepted shapes (mixed freely, one turn per line):
+    Agent: Hi, how can I help you today?
+    [00:01:02] Customer: I have a billing question…
+    00:01:05 Agent: Sure.            (bare timestamps, h:mm:ss or mm:ss, optional .ms)
+    Agent (00:01:09): Anything else? (timestamp after the label)
+    plain text with no labels        (one speaker, one segment per paragraph)
+and WebVTT / SRT subtitles (``<v Name>`` voice tags or ``Name:`` prefixes give the speaker).
+
+Labels are kept as roles ("Agent"); speakers are numbered SPEAKER_00, SPEAKER_01… in order of first
+appearance, labels compared case-insensitively. A line without a label continues the previous turn.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from heard_local.domain import Segment, speaker_id
+
+_TS = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
+_LINE = re.compile(
+    rf"""^\s*
+    (?:[\[(](?P<ts_bracket>{_TS})[\])]\s*[-–]?\s*|(?P<ts_bare>{_TS})\s+[-–]?\s*)?
+    (?:(?P<label>[^\s:\[\]()<>][^:\[\]()<>\n]{{0,39}}?)\s*
+       (?:[\[(](?P<ts_after>{_TS})[\])])?\s*:(?:\s+|$))?
+    (?P<text>.*)$""",
+    re.VERBOSE,
+)
+_CUE_TIMING = re.compile(rf"^\s*(?P<start>{_TS})\s*-->\s*(?P<end>{_TS})")
+_VOICE_TAG = re.compile(r"^<v(?:\.[^ >]+)?\s+(?P<name>[^>]+)>(?P<text>.*?)(?:</v>)?$")
+_TAGS = re.compile(r"</?[^>]+>")
+_SENTENCE_PUNCTUATION = re.compile(r"[.?!,;\"“”]")
+WORDS_PER_SECOND = 2.5  # typical conversational speech; used only to estimate the last turn's length
+
+
+@dataclass
+class ParsedTranscript:
+    segments: list[Segment]
+    roles: dict[str, str] = field(default_factory=dict)  # SPEAKER_00 -> "Agent"
+    has_timestamps: bool = False
+
+    @property
+    def duration(self) -> float | None:
+        ends = [s.end for s in self.segments if s.end is not None]
+        return round(max(ends), 3) if ends else None
+
+
+def parse_timestamp(value: str) -> float:
+    parts = value.replace(",", ".").split(":")
+    seconds = float(parts[-1])
+    minutes = int(parts[-2]) if len(parts) >= 2 else 0
+    hours = int(parts[-3]) if len(parts) >= 3 else 0
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def _looks_like_label(label: str) -> bool:
+    words = label.split()
+    return (
+        0 < len(words) <= 4
+        and not _SENTENCE_PUNCTUATION.search(label)
+        and not label.lower().startswith(("http", "www"))
+        and label[0].isalnum()
+    )
+
+
+@dataclass
+class _Turn:
+    label: str | None
+    text: str
+    start: float | None = None
+    end: float | None = None
+
+
+class _SpeakerNumbering:
+    def __init__(self) -> None:
+        self.ids: dict[str, str] = {}
+        self.roles: dict[str, str] = {}
+
+    def id_for(self, label: str | None) -> str:
+        key = (label or "").strip().casefold()
+        if key not in self.ids:
+            new_id = speaker_id(len(self.ids))
+            self.ids[key] = new_id
+            if label:
+                self.roles[new_id] = label.strip()
+        return self.ids[key]
+
+
+def _estimate_length(text: str) -> float:
+    return max(1.0, round(len(text.split()) / WORDS_PER_SECOND, 2))
+
+
+def _finish(turns: list[_Turn]) -> ParsedTranscript:
+    numbering = _SpeakerNumbering()
+    turns = [t for t in turns if t.text.strip()]
+    has_timestamps = any(t.start is not None for t in turns)
+    segments = []
+    for index, turn in enumerate(turns):
+        start, end = turn.start, turn.end
+        if has_timestamps and start is not None and end is None:
+            following = next((t.start for t in turns[index + 1:] if t.start is not None), None)
+            end = following if following is not None and following >= start else start + _estimate_length(
+                turn.text)
+        segments.append(Segment(
+            text=" ".join(turn.text.split()),
+            speaker=numbering.id_for(turn.label),
+            start=start,
+            end=end,
+        ))
+    return ParsedTranscript(segments=segments, roles=numbering.roles, has_timestamps=has_timestamps)
+
+
+def _parse_subtitles(text: str) -> ParsedTranscript:
+    turns: list[_Turn] = []
+    for block in re.split(r"\n\s*\n", text):
+        lines = [line for line in block.split("\n") if line.strip()]
+        timing_index = next((i for i, line in enumerate(lines) if _CUE_TIMING.match(line)), None)
+        if timing_index is None:
+            continue  # WEBVTT header, NOTE, STYLE blocks
+        match = _CUE_TIMING.match(lines[timing_index])
+        assert match is not None
+        start, end = parse_timestamp(match["start"]), parse_timestamp(match["end"])
+        for raw in lines[timing_index + 1:]:
+            label = None
+            voice = _VOICE_TAG.match(raw.strip())
+            if voice:
+                label, raw = voice["name"].strip(), voice["text"]
+            line = _TAGS.sub("", raw).strip()
+            if label is None:
+                parsed = _LINE.match(line)
+                if parsed and parsed["label"] and _looks_like_label(parsed["label"]):
+                    label, line = parsed["label"], parsed["text"]
+            if label is None and turns and turns[-1].start == start:
+                turns[-1].text += " " + line
+                continue
+            turns.append(_Turn(label=label or (turns[-1].label if turns else None), text=line,
+                               start=start, end=end))
+    return _finish(turns)
+
+
+def _is_subtitles(text: str) -> bool:
+    head = text.lstrip()[:200]
+    return head.startswith("WEBVTT") or bool(re.search(rf"^\s*{_TS}\s*-->\s*{_TS}", text, re.MULTILINE))
+
+
+def parse_transcript(text: str) -> ParsedTranscript:
+    """Split ``text`` into segments. Never fails on odd input: unlabelled text is one speaker."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    if _is_subtitles(text):
+        return _parse_subtitles(text)
+
+    turns: list[_Turn] = []
+    labelled = False
+    paragraph_break = False
+    for raw_line in text.split("\n"):
+        if not raw_line.strip():
+            paragraph_break = True
+            continue
+        match = _LINE.match(raw_line)
+        assert match is not None  # the pattern matches any line
+        label = match["label"]
+        stamp = match["ts_bracket"] or match["ts_bare"] or match["ts_after"]
+        line_text = match["text"]
+        if label and not _looks_like_label(label):
+            line_text = raw_line[match.start("label"):] if not stamp else f"{label}: {line_text}"
+            label = None
+        start = parse_timestamp(stamp) if stamp else None
+        if label:
+            labelled = True
+            turns.append(_Turn(label=label, text=line_text, start=start))
+        elif start is not None:
+            # A timestamp with no label: a new turn by the previous speaker (or the only one).
+            turns.append(_Turn(label=turns[-1].label if turns else None, text=line_text, start=start))
+        elif turns and (labelled or not paragraph_break):
+            turns[-1].text += " " + line_text.strip()
+        else:
+            turns.append(_Turn(label=None, text=line_text))
+        paragraph_break = False
+
+    if labelled:
+        # Text before the first label belongs to nobody in particular: keep it under the first speaker
+        # rather than inventing an unnamed one.
+        first_label = next(t.label for t in turns if t.label)
+        for turn in turns:
+            if turn.label is not None:
+                break
+            turn.label = first_label
+    return _finish(turns)

@@ -1,0 +1,32 @@
+"""DuckDB storage: schema and migrations, one writer, every SQL statement of heard-local."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from heard_local.store.api_keys import ApiKeyRepo
+from heard_local.store.configurations import ConfigurationRepo
+from heard_local.store.customers import CustomerRepo
+from heard_local.store.database import Database
+from heard_local.store.jobs import JobRepo, NewJob
+from heard_local.store.transcriptions import NewTranscription, Page, TranscriptionFilter, TranscriptionRepo
+from heard_local.store.webhooks import WebhookOutbox
+
+
+class Store:
+    """The database and its tables, one repository per resource."""
+
+    def __init__(self, path: Path | str, *, read_only: bool = False):
+        self.db = Database(path, read_only=read_only)
+        self.configurations = ConfigurationRepo(self.db)
+        self.transcriptions = TranscriptionRepo(self.db)
+        self.jobs = JobRepo(self.db)
+        self.customers = CustomerRepo(self.db)
+        self.api_keys = ApiKeyRepo(self.db)
+        self.webhooks = WebhookOutbox(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+__all__ = ["NewJob", "NewTranscription", "Page", "Store", "TranscriptionFilter"]
