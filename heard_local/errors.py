@@ -129,3 +129,8 @@ class LlmUnavailableError(TransientError):
 
 class ModelUnavailableError(TransientError):
     """A speech model could not be loaded (missing weights, no internet for a first download)."""
+
+
+class LlmInvalidOutputError(LlmUnavailableError):
+    """The local LLM answered, but not in the shape asked for, even after one retry (a model too small
+    for the task, or one that ignores structured outputs). Like an outage, the work waits to be re-run."""

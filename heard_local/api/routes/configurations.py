@@ -1,0 +1,61 @@
+"""Configurations CRUD and the analytics report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from heard_local.api.deps import CallerDep, EngineDep
+from heard_local.domain import ConfigurationInput, ConfigurationUpdate
+
+router = APIRouter(tags=["configurations"])
+
+
+@router.get("/configurations", summary="List configurations")
+def list_configurations(engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
+    items = [c.to_api() for c in engine.list_configurations()]
+    return {"configurations": items, "total": len(items)}
+
+
+@router.post("/configurations", status_code=201, summary="Create a configuration (max 20)")
+def create_configuration(body: ConfigurationInput, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
+    configuration, secret = engine.create_configuration(body)
+    # The signing secret for this configuration's webhooks is shown once, here.
+    return {**configuration.to_api(), "webhook_secret": secret}
+
+
+@router.get("/configurations/{configuration_id}", summary="Get a configuration")
+def get_configuration(configuration_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
+    return engine.get_configuration(configuration_id).to_api()
+
+
+@router.put("/configurations/{configuration_id}", summary="Update a configuration")
+def put_configuration(configuration_id: str, body: ConfigurationUpdate, engine: EngineDep,
+                      _caller: CallerDep) -> dict[str, Any]:
+    return engine.update_configuration(configuration_id, body).to_api()
+
+
+@router.patch("/configurations/{configuration_id}", summary="Update some fields of a configuration")
+def patch_configuration(configuration_id: str, body: ConfigurationUpdate, engine: EngineDep,
+                        _caller: CallerDep) -> dict[str, Any]:
+    return engine.update_configuration(configuration_id, body).to_api()
+
+
+@router.delete("/configurations/{configuration_id}", summary="Delete a configuration")
+def delete_configuration(configuration_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
+    engine.delete_configuration(configuration_id)
+    return {"configuration_id": configuration_id, "deleted": True}
+
+
+@router.post("/configurations/{configuration_id}/reprocess",
+             summary="Re-run extraction and summary for every completed transcription of a configuration")
+def reprocess_configuration(configuration_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
+    jobs = engine.reprocess_configuration(configuration_id)
+    return {"configuration_id": configuration_id, "job_ids": [j.job_id for j in jobs]}
+
+
+@router.get("/configurations/{configuration_id}/analytics",
+            summary="Executive and Qualitative Analysis Report for a configuration")
+def analytics(configuration_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
+    return engine.analytics_report(configuration_id)

@@ -1,0 +1,31 @@
+"""Customers recognised across conversations (identity resolution)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from heard_local.api.deps import CallerDep, EngineDep
+
+router = APIRouter(tags=["customers"])
+
+
+@router.get("/customers", summary="List customers")
+def list_customers(
+    engine: EngineDep,
+    _caller: CallerDep,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    customers, total = engine.list_customers(search=search, limit=limit, offset=offset)
+    return {"customers": [c.model_dump(mode="json") for c in customers], "total": total, "limit": limit,
+            "offset": offset}
+
+
+@router.get("/customers/{customer_id}", summary="A customer with their conversations")
+def get_customer(customer_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
+    customer = engine.get_customer(customer_id)
+    conversations = engine.customer_conversations(customer_id)
+    return {**customer.model_dump(mode="json"), "conversations": conversations.items}

@@ -1,0 +1,49 @@
+"""Health, status and API-key management (the latter for the local admin only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from heard_local import __version__
+from heard_local.api.deps import CallerDep, EngineDep
+from heard_local.api.security import require_admin
+
+router = APIRouter(tags=["system"])
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+
+
+@router.get("/health", summary="Liveness (no key needed)")
+def health() -> dict[str, Any]:
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/status", summary="Queue, workers and models")
+def status(engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
+    return engine.status()
+
+
+@router.post("/keys", status_code=201, summary="Create an API key (admin; the key is shown once)")
+def create_key(body: KeyCreate, engine: EngineDep, caller: CallerDep) -> dict[str, Any]:
+    require_admin(caller)
+    api_key, secret = engine.create_api_key(body.name)
+    return {**api_key.model_dump(mode="json"), "key": secret}
+
+
+@router.get("/keys", summary="List API keys (admin)")
+def list_keys(engine: EngineDep, caller: CallerDep) -> dict[str, Any]:
+    require_admin(caller)
+    return {"keys": [k.model_dump(mode="json") for k in engine.list_api_keys()]}
+
+
+@router.delete("/keys/{key_id}", summary="Revoke an API key (admin)")
+def revoke_key(key_id: str, engine: EngineDep, caller: CallerDep) -> dict[str, Any]:
+    require_admin(caller)
+    return engine.revoke_api_key(key_id).model_dump(mode="json")

@@ -1,0 +1,181 @@
+"""A small Python client for a running heard-local server (notebooks, scripts, the CLI).
+
+    from heard_local.client import HeardClient
+    client = HeardClient("http://127.0.0.1:8000", api_key="sk_local_…")
+    job = client.ingest_transcript("Agent: Hi\\nCustomer: Hello", metadata={"channel": "chat"})
+    transcription = client.wait_for_transcription(job["job_id"])
+
+Errors come back as heard-local's own exception types (NotFoundError, ValidationError, …), rebuilt
+from the API's error envelope.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from heard_local.errors import HeardError, InternalError, TransientError, error_from_code
+from heard_local.runtime import running_server
+
+
+class HeardClient:
+    def __init__(self, base_url: str = "http://127.0.0.1:8000", api_key: str | None = None, *,
+                 timeout: float = 60.0, transport: httpx.BaseTransport | None = None):
+        self.base_url = base_url.rstrip("/")
+        headers = {"X-API-Key": api_key} if api_key else {}
+        self._http = httpx.Client(base_url=self.base_url + "/api/v1", headers=headers, timeout=timeout,
+                                  transport=transport)
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path | str) -> HeardClient | None:
+        """A client for the local server owning ``data_dir`` (admin rights), or None if none runs."""
+        info = running_server(Path(data_dir))
+        if info is None:
+            return None
+        return cls(info.url, api_key=info.admin_token)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> HeardClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- plumbing ---------------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise TransientError(f"heard-local at {self.base_url} is not reachable ({exc}). Is "
+                                 "`heard-local serve` running?") from None
+        if response.status_code >= 400:
+            raise _error_from_response(response)
+        if not response.content:
+            return None
+        return response.json()
+
+    # --- ingestion --------------------------------------------------------------------------------
+
+    def ingest_transcript(self, transcript_text: str, *, metadata: dict[str, Any] | None = None,
+                          configuration_id: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"transcript_text": transcript_text, "metadata": metadata or {}}
+        if configuration_id:
+            body["configuration_id"] = configuration_id
+        return self._request("POST", "/ingest/transcript", json=body)
+
+    def ingest_audio(self, path: Path | str, *, metadata: dict[str, Any] | None = None,
+                     configuration_id: str | None = None) -> dict[str, Any]:
+        path = Path(path)
+        data = {"metadata": json.dumps(metadata or {})}
+        if configuration_id:
+            data["configuration_id"] = configuration_id
+        with open(path, "rb") as handle:
+            return self._request("POST", "/ingest/audio", data=data,
+                                 files={"audio_file": (path.name, handle, "application/octet-stream")})
+
+    def ingest_audio_url(self, audio_url: str, *, metadata: dict[str, Any] | None = None,
+                         configuration_id: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"audio_url": audio_url, "metadata": metadata or {}}
+        if configuration_id:
+            body["configuration_id"] = configuration_id
+        return self._request("POST", "/ingest/audio", json=body)
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/ingest/jobs/{job_id}")
+
+    def wait_for_job(self, job_id: str, *, timeout: float | None = None, poll: float = 0.5,
+                     on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = self.job(job_id)
+            if on_progress is not None:
+                on_progress(job)
+            if job["status"] != "processing" or (deadline is not None and time.monotonic() >= deadline):
+                return job
+            time.sleep(poll)
+
+    def wait_for_transcription(self, job_id: str, *, timeout: float | None = None) -> dict[str, Any]:
+        job = self.wait_for_job(job_id, timeout=timeout)
+        return self.transcription(job["transcription_id"])
+
+    # --- transcriptions ---------------------------------------------------------------------------
+
+    def transcriptions(self, **filters: Any) -> dict[str, Any]:
+        params = {k: v for k, v in filters.items() if v is not None}
+        return self._request("GET", "/transcriptions", params=params)
+
+    def transcription(self, transcription_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/transcriptions/{transcription_id}")
+
+    def delete_transcription(self, transcription_id: str) -> dict[str, Any]:
+        return self._request("DELETE", f"/transcriptions/{transcription_id}")
+
+    def set_group(self, transcription_id: str, group: str | None) -> dict[str, Any]:
+        return self._request("POST", "/update-transcription-group",
+                             json={"transcription_id": transcription_id, "group": group})
+
+    def rename_speaker(self, transcription_id: str, speaker: str, name: str | None) -> dict[str, Any]:
+        return self._request("POST", f"/transcriptions/{transcription_id}/speakers",
+                             json={"speaker": speaker, "name": name})
+
+    def reprocess(self, transcription_id: str) -> dict[str, Any]:
+        return self._request("POST", f"/transcriptions/{transcription_id}/reprocess")
+
+    # --- configurations, analytics, customers -----------------------------------------------------
+
+    def configurations(self) -> list[dict[str, Any]]:
+        return self._request("GET", "/configurations")["configurations"]
+
+    def configuration(self, configuration_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/configurations/{configuration_id}")
+
+    def create_configuration(self, **body: Any) -> dict[str, Any]:
+        return self._request("POST", "/configurations", json=body)
+
+    def update_configuration(self, configuration_id: str, **changes: Any) -> dict[str, Any]:
+        return self._request("PATCH", f"/configurations/{configuration_id}", json=changes)
+
+    def delete_configuration(self, configuration_id: str) -> dict[str, Any]:
+        return self._request("DELETE", f"/configurations/{configuration_id}")
+
+    def analytics(self, configuration_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/configurations/{configuration_id}/analytics")
+
+    def customers(self, **params: Any) -> dict[str, Any]:
+        return self._request("GET", "/customers", params={k: v for k, v in params.items() if v is not None})
+
+    def customer(self, customer_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/customers/{customer_id}")
+
+    # --- system -----------------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        return self._request("GET", "/health")
+
+    def status(self) -> dict[str, Any]:
+        return self._request("GET", "/status")
+
+    def create_key(self, name: str) -> dict[str, Any]:
+        return self._request("POST", "/keys", json={"name": name})
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        return self._request("GET", "/keys")["keys"]
+
+    def revoke_key(self, key_id: str) -> dict[str, Any]:
+        return self._request("DELETE", f"/keys/{key_id}")
+
+
+def _error_from_response(response: httpx.Response) -> HeardError:
+    try:
+        error = response.json()["error"]
+        return error_from_code(error["code"], error["message"], error.get("details") or {})
+    except (ValueError, KeyError, TypeError):
+        return InternalError(f"HTTP {response.status_code} from heard-local: {response.text[:200]}")

@@ -1,0 +1,1 @@
+"""Turning transcriptions into files people take elsewhere (TXT, SRT, WebVTT, JSON, CSV, Parquet)."""

@@ -1,0 +1,76 @@
+"""``heard-local serve``: one process with the engine, the HTTP API, the web UI and the watcher."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+from typing import Any
+
+import uvicorn
+
+from heard_local import __version__
+from heard_local.api import create_app
+from heard_local.config import Settings
+from heard_local.engine import Engine
+from heard_local.errors import HeardError
+from heard_local.runtime import ServerInfo, remove_server_info, write_server_info
+
+log = logging.getLogger(__name__)
+
+
+def _port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def build_app(engine: Engine, info: ServerInfo, *, ui: bool) -> Any:
+    app = create_app(engine, admin_token=info.admin_token)
+    if ui:
+        from heard_local.ui import mount_ui
+
+        app = mount_ui(app, engine)
+    return app
+
+
+def start_services(engine: Engine, *, watcher: bool) -> None:
+    """Background companions that live as long as the engine (stopped by engine.close())."""
+    if watcher:
+        from heard_local.watcher import WatchService
+
+        engine.add_service(WatchService(engine))
+
+
+def serve(settings: Settings, *, ui: bool = True, watcher: bool = True) -> int:
+    if not _port_free(settings.host, settings.port):
+        print(f"heard-local: port {settings.port} on {settings.host} is already in use. Choose another with "
+              "--port, or stop the program using it.", file=sys.stderr)
+        return 2
+    try:
+        engine = Engine.open(settings)
+    except HeardError as exc:
+        print(f"heard-local: {exc}", file=sys.stderr)
+        return 2
+    url = f"http://{settings.host}:{settings.port}"
+    info = ServerInfo.new(url, __version__)
+    try:
+        start_services(engine, watcher=watcher)
+        app = build_app(engine, info, ui=ui)
+        write_server_info(settings.server_info_path, info)
+        print(f"heard-local {__version__} serving on {url}  (data: {settings.data_dir})", file=sys.stderr)
+        if ui:
+            print(f"  web UI:   {url}/", file=sys.stderr)
+        print(f"  API:      {url}/api/v1  (docs: {url}/docs)", file=sys.stderr)
+        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+                                timeout_graceful_shutdown=5)
+        uvicorn.Server(config).run()
+    finally:
+        remove_server_info(settings.server_info_path)
+        engine.close()
+    return 0
