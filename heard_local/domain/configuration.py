@@ -136,7 +136,7 @@ class ConfigurationUpdate(BaseModel):
 
     def apply_to(self, current: ConfigurationInput) -> ConfigurationInput:
         """The configuration after this update, validated as a whole."""
-        merged: dict[str, Any] = current.model_dump()
+        merged: dict[str, Any] = current.model_dump(include=set(ConfigurationInput.model_fields))
         merged.update(self.model_dump(exclude_unset=True))
         return ConfigurationInput.model_validate(merged)
 

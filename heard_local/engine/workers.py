@@ -82,6 +82,8 @@ class WorkerPool:
                 continue
             if job is None:
                 wakeup.clear()
+                if self._stop.is_set():  # stop() may have set the event just before clear()
+                    return
                 wakeup.wait(self._idle_wait(kinds))
                 continue
             with self._busy_lock:

@@ -145,28 +145,73 @@ def _is_subtitles(text: str) -> bool:
     return head.startswith("WEBVTT") or bool(re.search(rf"^\s*{_TS}\s*-->\s*{_TS}", text, re.MULTILINE))
 
 
+_KNOWN_ROLES = re.compile(
+    r"^(agent|customer|caller|client|rep|representative|support|operator|user|assistant|bot|host|guest|"
+    r"interviewer|interviewee|moderator|sales|speaker\s*\w{1,3}|speaker_\d+|me|you|them)$",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class _Line:
+    raw: str
+    label: str | None
+    stamp: str | None
+    text: str
+    label_start: int
+
+
+def _split_line(raw_line: str) -> _Line:
+    match = _LINE.match(raw_line)
+    assert match is not None  # the pattern matches any line
+    label = match["label"]
+    label_start = match.start("label") if label else -1
+    if label and not _looks_like_label(label):
+        label = None
+    stamp = match["ts_bracket"] or match["ts_bare"] or match["ts_after"]
+    return _Line(raw=raw_line, label=label, stamp=stamp, text=match["text"], label_start=label_start)
+
+
+def _accepted_labels(lines: list[_Line]) -> set[str]:
+    """Which "Word:" prefixes are speakers. A prefix counts when it names a known role, recurs, or
+    when the text has several distinct prefixes (a two-line chat); a lone "We said:" in prose does not."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        if line.label:
+            key = line.label.strip().casefold()
+            counts[key] = counts.get(key, 0) + 1
+    recurring = {k for k, n in counts.items() if n >= 2}
+    roles = {k for k in counts if _KNOWN_ROLES.match(k)}
+    accepted = recurring | roles
+    if not accepted and len(counts) >= 2 and sum(counts.values()) >= len(lines) / 2:
+        accepted = set(counts)
+    return accepted
+
+
 def parse_transcript(text: str) -> ParsedTranscript:
     """Split ``text`` into segments. Never fails on odd input: unlabelled text is one speaker."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     if _is_subtitles(text):
         return _parse_subtitles(text)
 
+    raw_lines = text.split("\n")
+    lines = [_split_line(raw) if raw.strip() else None for raw in raw_lines]
+    accepted = _accepted_labels([line for line in lines if line is not None])
+
     turns: list[_Turn] = []
     labelled = False
     paragraph_break = False
-    for raw_line in text.split("\n"):
-        if not raw_line.strip():
+    for line in lines:
+        if line is None:
             paragraph_break = True
             continue
-        match = _LINE.match(raw_line)
-        assert match is not None  # the pattern matches any line
-        label = match["label"]
-        stamp = match["ts_bracket"] or match["ts_bare"] or match["ts_after"]
-        line_text = match["text"]
-        if label and not _looks_like_label(label):
-            line_text = raw_line[match.start("label"):] if not stamp else f"{label}: {line_text}"
+        label, line_text = line.label, line.text
+        if label is None or label.strip().casefold() not in accepted:
+            # Not a speaker after all: any "label" is part of the text.
             label = None
-        start = parse_timestamp(stamp) if stamp else None
+            if line.label_start >= 0:
+                line_text = line.raw[line.label_start:].strip()
+        start = parse_timestamp(line.stamp) if line.stamp else None
         if label:
             labelled = True
             turns.append(_Turn(label=label, text=line_text, start=start))

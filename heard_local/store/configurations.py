@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import uuid
@@ -21,7 +22,8 @@ _COLUMNS = (
 
 
 def new_webhook_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    # Standard Webhooks: "whsec_" + standard base64 of random bytes (url-safe base64 breaks verifiers).
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
 def _row_to_configuration(row: tuple[Any, ...]) -> Configuration:
@@ -46,17 +48,25 @@ def _row_to_configuration(row: tuple[Any, ...]) -> Configuration:
 class ConfigurationRepo:
     def __init__(self, db: Database):
         self.db = db
+        # Every ingest reads its configuration; they change rarely, so reads are cached and every write
+        # here clears the cache (this process is the database's only writer).
+        self._cache: dict[str, Configuration] = {}
 
     def list(self) -> list[Configuration]:
         rows = self.db.fetchall(f"SELECT {_COLUMNS} FROM configurations ORDER BY created_at, tag")
         return [_row_to_configuration(r) for r in rows]
 
     def get(self, configuration_id: str) -> Configuration:
+        cached = self._cache.get(configuration_id)
+        if cached is not None:
+            return cached
         row = self.db.fetchone(f"SELECT {_COLUMNS} FROM configurations WHERE configuration_id = ?",
                                [configuration_id])
         if row is None:
             raise NotFoundError(f"Configuration {configuration_id} not found", field="configuration_id")
-        return _row_to_configuration(row)
+        configuration = _row_to_configuration(row)
+        self._cache[configuration_id] = configuration
+        return configuration
 
     def find_by_tag(self, tag: str) -> Configuration | None:
         row = self.db.fetchone(
@@ -77,9 +87,10 @@ class ConfigurationRepo:
     def create(self, data: ConfigurationInput, *, is_default: bool = False) -> tuple[Configuration, str]:
         """Store a new configuration; returns it and its webhook signing secret (shown once)."""
         with self.db.write() as cur:
-            count_row = cur.execute("SELECT count(*) FROM configurations").fetchone()
+            # The built-in default configuration does not count toward the documented limit.
+            count_row = cur.execute("SELECT count(*) FROM configurations WHERE NOT is_default").fetchone()
             count = count_row[0] if count_row else 0
-            if count >= MAX_CONFIGURATIONS:
+            if count >= MAX_CONFIGURATIONS and not is_default:
                 raise ConflictError(
                     f"At most {MAX_CONFIGURATIONS} configurations are allowed; delete one first.",
                     details={"limit": MAX_CONFIGURATIONS},
@@ -99,6 +110,7 @@ class ConfigurationRepo:
         return self.get(configuration_id), secret
 
     def replace(self, configuration_id: str, data: ConfigurationInput) -> Configuration:
+        self._cache.clear()
         with self.db.write() as cur:
             self.get(configuration_id)
             cur.execute(
@@ -110,6 +122,8 @@ class ConfigurationRepo:
                  data.webhooks.model_dump_json() if data.webhooks else None, data.summary,
                  data.summary_language, data.analytics_language, to_db(utcnow()), configuration_id],
             )
+            self._cache.clear()
+        self._cache.clear()
         return self.get(configuration_id)
 
     def delete(self, configuration_id: str) -> None:
@@ -129,6 +143,8 @@ class ConfigurationRepo:
                     details={"transcriptions": in_use[0]},
                 )
             cur.execute("DELETE FROM configurations WHERE configuration_id = ?", [configuration_id])
+            self._cache.clear()
+        self._cache.clear()
 
     def ensure_default(self) -> Configuration:
         existing = self.default()

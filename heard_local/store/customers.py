@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -11,9 +13,22 @@ from heard_local.domain import Customer
 from heard_local.domain.clock import from_db, to_db, utcnow
 from heard_local.errors import NotFoundError
 from heard_local.store.database import Database
+from heard_local.store.rows import insert_rows
 
 PHONE = "phone"
 EMAIL = "email"
+
+
+@dataclass(frozen=True)
+class IdentityClaim:
+    """Normalised identifiers a conversation carries, and the name it gives for their owner."""
+
+    phone: str | None = None
+    email: str | None = None
+    name: str | None = None
+
+    def identifiers(self) -> list[tuple[str, str]]:
+        return [(kind, value) for kind, value in ((PHONE, self.phone), (EMAIL, self.email)) if value]
 
 
 class CustomerRepo:
@@ -22,43 +37,62 @@ class CustomerRepo:
 
     def resolve(self, cur: duckdb.DuckDBPyConnection, *, phone: str | None, email: str | None,
                 name: str | None = None) -> str | None:
-        """The customer these (already normalised) identifiers belong to, created or merged as needed.
+        """The customer these (already normalised) identifiers belong to; see :meth:`resolve_many`."""
+        return self.resolve_many(cur, [IdentityClaim(phone=phone, email=email, name=name)])[0]
 
-        Runs inside the caller's write transaction. When a phone and an email point at two different
-        customers, this conversation proves they are one person: the newer customer is merged into the
-        older one.
+    def resolve_many(self, cur: duckdb.DuckDBPyConnection, claims: Sequence[IdentityClaim]) -> list[str | None]:
+        """One customer id per claim (None without identifiers), created or merged as needed.
+
+        Runs inside the caller's write transaction, with one lookup for the whole batch. When a phone
+        and an email point at two different customers, that conversation proves they are one person:
+        the newer customer is merged into the older one.
         """
-        identifiers = [(kind, value) for kind, value in ((PHONE, phone), (EMAIL, email)) if value]
-        if not identifiers:
-            return None
-        owners: list[tuple[str, Any]] = []
-        for kind, value in identifiers:
-            row = cur.execute(
-                "SELECT i.customer_id, c.created_at FROM customer_identifiers i JOIN customers c USING "
-                "(customer_id) WHERE i.kind = ? AND i.value = ?", [kind, value]
-            ).fetchone()
-            if row:
-                owners.append((row[0], row[1]))
+        wanted = {(kind, value) for claim in claims for kind, value in claim.identifiers()}
+        owners: dict[tuple[str, str], str] = {}
+        created_at: dict[str, Any] = {}
+        if wanted:
+            marks = ", ".join("(?, ?)" for _ in wanted)
+            rows = cur.execute(
+                f"SELECT i.kind, i.value, i.customer_id, c.created_at FROM customer_identifiers i "
+                f"JOIN customers c USING (customer_id) WHERE (i.kind, i.value) IN ({marks})",
+                [part for pair in wanted for part in pair],
+            ).fetchall()
+            for kind, value, customer_id, created in rows:
+                owners[(kind, value)] = customer_id
+                created_at[customer_id] = created
         now = to_db(utcnow())
-        if not owners:
-            customer_id = str(uuid.uuid4())
-            cur.execute("INSERT INTO customers VALUES (?, ?, ?)", [customer_id, name, now])
-        else:
-            owners.sort(key=lambda o: (o[1], o[0]))
-            customer_id = owners[0][0]
-            for other, _ in owners[1:]:
-                if other != customer_id:
+        new_customers: list[tuple[Any, ...]] = []
+        new_identifiers: list[tuple[Any, ...]] = []
+        for claim in claims:
+            identifiers = claim.identifiers()
+            if not identifiers:
+                continue
+            known = sorted({owners[i] for i in identifiers if i in owners},
+                           key=lambda cid: (created_at.get(cid) or now, cid))
+            if not known:
+                customer_id = str(uuid.uuid4())
+                created_at[customer_id] = now
+                new_customers.append((customer_id, claim.name, now))
+            else:
+                customer_id = known[0]
+                for other in known[1:]:
                     self._merge(cur, keep=customer_id, drop=other)
-            if name:
-                cur.execute("UPDATE customers SET name = coalesce(name, ?) WHERE customer_id = ?",
-                            [name, customer_id])
-        for kind, value in identifiers:
-            exists = cur.execute("SELECT 1 FROM customer_identifiers WHERE kind = ? AND value = ?",
-                                 [kind, value]).fetchone()
-            if not exists:
-                cur.execute("INSERT INTO customer_identifiers VALUES (?, ?, ?, ?)",
-                            [kind, value, customer_id, now])
-        return customer_id
+                    new_customers = [c for c in new_customers if c[0] != other]
+                    new_identifiers = [(k, v, customer_id if c == other else c, t) for k, v, c, t in new_identifiers]
+                    owners = {key: customer_id if owner == other else owner for key, owner in owners.items()}
+                if claim.name:
+                    new_customers = [(c, n or claim.name, t) if c == customer_id else (c, n, t)
+                                     for c, n, t in new_customers]
+                    cur.execute("UPDATE customers SET name = coalesce(name, ?) WHERE customer_id = ?",
+                                [claim.name, customer_id])
+            for identifier in identifiers:
+                if identifier not in owners:
+                    owners[identifier] = customer_id
+                    new_identifiers.append((*identifier, customer_id, now))
+        insert_rows(cur, "customers", ["customer_id", "name", "created_at"], new_customers)
+        insert_rows(cur, "customer_identifiers", ["kind", "value", "customer_id", "created_at"], new_identifiers)
+        # Read the owners after the whole batch: a later claim may have merged an earlier one's customer.
+        return [owners[claim.identifiers()[0]] if claim.identifiers() else None for claim in claims]
 
     @staticmethod
     def _merge(cur: duckdb.DuckDBPyConnection, *, keep: str, drop: str) -> None:

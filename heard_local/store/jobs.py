@@ -18,7 +18,7 @@ from heard_local.domain import Job, JobKind, JobStatus, Progress
 from heard_local.domain.clock import from_db, to_db, utcnow
 from heard_local.errors import NotFoundError
 from heard_local.store.database import Database
-from heard_local.store.rows import dumps, loads
+from heard_local.store.rows import dumps, insert_rows, loads
 
 _COLUMNS = (
     "job_id, kind, status, transcription_id, configuration_id, content_sha256, payload, attempts, "
@@ -58,15 +58,24 @@ class JobRepo:
     def __init__(self, db: Database):
         self.db = db
 
-    def insert(self, cur: duckdb.DuckDBPyConnection, job: NewJob) -> None:
-        now = to_db(utcnow())
-        cur.execute(
-            "INSERT INTO jobs (job_id, kind, status, transcription_id, configuration_id, dedup_key, content_sha256, "
-            "payload, attempts, max_attempts, run_after, progress_step, estimated_duration_seconds, created_at) "
-            "VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?, 0, ?, ?, 'queued', ?, ?)",
-            [job.job_id, job.kind.value, job.transcription_id, job.configuration_id, job.dedup_key,
-             job.content_sha256, dumps(job.payload), job.max_attempts, now, job.estimated_duration_seconds, now],
-        )
+    def insert(self, cur: duckdb.DuckDBPyConnection, job: NewJob) -> Job:
+        return self.insert_many(cur, [job])[0]
+
+    def insert_many(self, cur: duckdb.DuckDBPyConnection, jobs: Sequence[NewJob]) -> list[Job]:
+        """Queue ``jobs`` (one statement); returns them as stored."""
+        now = utcnow()
+        insert_rows(cur, "jobs", ["job_id", "kind", "status", "transcription_id", "configuration_id", "dedup_key",
+                                  "content_sha256", "payload", "attempts", "max_attempts", "run_after",
+                                  "progress_step", "estimated_duration_seconds", "created_at"], [
+            (job.job_id, job.kind.value, "PENDING", job.transcription_id, job.configuration_id, job.dedup_key,
+             job.content_sha256, dumps(job.payload), 0, job.max_attempts, to_db(now), "queued",
+             job.estimated_duration_seconds, to_db(now))
+            for job in jobs
+        ])
+        return [Job(job_id=job.job_id, kind=job.kind, status=JobStatus.PENDING, transcription_id=job.transcription_id,
+                    configuration_id=job.configuration_id, content_sha256=job.content_sha256, payload=job.payload,
+                    max_attempts=job.max_attempts, progress=Progress(step="queued"), created_at=now, run_after=now,
+                    estimated_duration_seconds=job.estimated_duration_seconds) for job in jobs]
 
     def get(self, job_id: str) -> Job:
         row = self.db.fetchone(f"SELECT {_COLUMNS} FROM jobs WHERE job_id = ?", [job_id])
@@ -76,11 +85,19 @@ class JobRepo:
 
     def find_duplicate(self, cur: duckdb.DuckDBPyConnection, dedup_key: str) -> Job | None:
         """An earlier job for the same content and configuration that has not failed."""
-        row = cur.execute(
-            f"SELECT {_COLUMNS} FROM jobs WHERE dedup_key = ? AND status <> 'FAILED' ORDER BY created_at LIMIT 1",
-            [dedup_key],
-        ).fetchone()
-        return _build(row) if row else None
+        return self.find_duplicates(cur, [dedup_key]).get(dedup_key)
+
+    def find_duplicates(self, cur: duckdb.DuckDBPyConnection, dedup_keys: Sequence[str]) -> dict[str, Job]:
+        """For each key that has one, the earliest job that has not failed (one query for a batch)."""
+        keys = sorted(set(dedup_keys))
+        if not keys:
+            return {}
+        marks = ", ".join("?" for _ in keys)
+        rows = cur.execute(
+            f"SELECT dedup_key, {_COLUMNS} FROM jobs WHERE dedup_key IN ({marks}) AND status <> 'FAILED' "
+            "ORDER BY created_at DESC", keys,
+        ).fetchall()
+        return {row[0]: _build(row[1:]) for row in rows}  # earliest last, so it wins
 
     def latest_for_transcription(self, transcription_id: str) -> Job | None:
         row = self.db.fetchone(

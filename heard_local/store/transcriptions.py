@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -79,15 +80,18 @@ class TranscriptionRepo:
     # --- writes -----------------------------------------------------------------------------------
 
     def insert_pending(self, cur: duckdb.DuckDBPyConnection, new: NewTranscription) -> None:
+        self.insert_pending_many(cur, [new])
+
+    def insert_pending_many(self, cur: duckdb.DuckDBPyConnection, rows: Sequence[NewTranscription]) -> None:
         now = to_db(utcnow())
-        cur.execute(
-            "INSERT INTO transcriptions (transcription_id, configuration_id, kind, status, name, metadata, "
-            "channel, source, customer_id, media_path, content_sha256, recorded_at, created_at, updated_at) "
-            "VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [new.transcription_id, new.configuration_id, new.kind, new.name, dumps(new.metadata),
-             new.channel, new.source, new.customer_id, new.media_path, new.content_sha256,
-             to_db(new.recorded_at), now, now],
-        )
+        insert_rows(cur, "transcriptions", [
+            "transcription_id", "configuration_id", "kind", "status", "name", "metadata", "channel", "source",
+            "customer_id", "media_path", "content_sha256", "recorded_at", "created_at", "updated_at"], [
+            (new.transcription_id, new.configuration_id, new.kind, "PENDING", new.name, dumps(new.metadata),
+             new.channel, new.source, new.customer_id, new.media_path, new.content_sha256, to_db(new.recorded_at),
+             now, now)
+            for new in rows
+        ])
 
     def mark_in_progress(self, transcription_id: str) -> None:
         with self.db.write() as cur:

@@ -1,0 +1,157 @@
+"""The job queue: atomic claims, retries with backoff for transient errors only, resumption."""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections import Counter
+
+import pytest
+
+from heard_local.config import Settings
+from heard_local.domain import JobKind, JobStatus
+from heard_local.engine import Engine
+from heard_local.engine.retry import RetryStrategy
+from heard_local.errors import (
+    LlmUnavailableError,
+    TransientError,
+    UnsupportedFormatError,
+    ValidationError,
+)
+from heard_local.store import NewJob, NewTranscription, Store
+
+
+def test_backoff_grows_exponentially_within_jitter_and_stops_at_max_attempts() -> None:
+    strategy = RetryStrategy(max_attempts=5, base_seconds=2.0, max_seconds=10.0, jitter=0.25)
+    rng = random.Random(7)
+    delays = [strategy.delay(attempt, rng) for attempt in range(1, 6)]
+    assert delays[-1] is None
+    for attempt, delay in enumerate(delays[:-1], start=1):
+        nominal = min(10.0, 2.0 * 2 ** (attempt - 1))
+        assert nominal * 0.75 <= delay <= nominal * 1.25
+    # Jitter really varies (two queues retrying at once do not collide).
+    assert len({round(strategy.delay(1, rng), 6) for _ in range(20)}) > 10
+
+
+def test_permanent_errors_are_not_retried() -> None:
+    strategy = RetryStrategy()
+    assert not strategy.is_retryable(UnsupportedFormatError("bad"))
+    assert not strategy.is_retryable(ValidationError("bad"))
+    assert strategy.is_retryable(TransientError("later"))
+    assert strategy.is_retryable(LlmUnavailableError("ollama down"))
+    assert strategy.is_retryable(ConnectionRefusedError())
+    assert not strategy.is_retryable(KeyboardInterrupt())
+
+
+def _queue_jobs(store: Store, configuration_id: str, n: int) -> list[str]:
+    ids = []
+    with store.db.write() as cur:
+        for i in range(n):
+            transcription_id = str(uuid.uuid4())
+            store.transcriptions.insert_pending(cur, NewTranscription(
+                transcription_id=transcription_id, configuration_id=configuration_id, kind="transcript",
+                name=None, metadata={}, channel=None, source=None, customer_id=None, media_path=None,
+                content_sha256=None, recorded_at=None))
+            job_id = f"job_{i:04d}"
+            store.jobs.insert(cur, NewJob(job_id=job_id, kind=JobKind.TRANSCRIPT, transcription_id=transcription_id,
+                                          configuration_id=configuration_id,
+                                          payload={"transcript_text": f"Agent: {i}"}, max_attempts=3))
+            ids.append(job_id)
+    return ids
+
+
+def test_concurrent_claims_never_hand_out_a_job_twice(settings: Settings) -> None:
+    with Engine.open(settings, workers=False) as engine:
+        ids = _queue_jobs(engine.store, engine.default_configuration_id, 150)
+        claimed: list[str] = []
+        lock = threading.Lock()
+
+        def worker() -> None:
+            while (job := engine.store.jobs.claim([JobKind.TRANSCRIPT])) is not None:
+                with lock:
+                    claimed.append(job.job_id)
+
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert Counter(claimed) == Counter(ids)
+        assert engine.store.jobs.counts() == {"IN_PROGRESS": 150}
+
+
+def test_claims_take_the_oldest_runnable_job_of_the_right_weight(settings: Settings) -> None:
+    with Engine.open(settings, workers=False) as engine:
+        ids = _queue_jobs(engine.store, engine.default_configuration_id, 3)
+        assert engine.store.jobs.claim([JobKind.AUDIO]) is None
+        engine.store.jobs.retry_later(ids[0], "try later", "INTERNAL_ERROR", delay_seconds=3600)
+        first = engine.store.jobs.claim([JobKind.TRANSCRIPT])
+        assert first is not None and first.job_id == ids[1] and first.attempts == 1
+        assert first.status is JobStatus.IN_PROGRESS
+
+
+def test_jobs_interrupted_by_a_dead_process_are_resumed_at_start(settings: Settings) -> None:
+    engine = Engine.open(settings, workers=False)
+    ids = _queue_jobs(engine.store, engine.default_configuration_id, 2)
+    claimed = engine.store.jobs.claim([JobKind.TRANSCRIPT])
+    assert claimed is not None
+    # Simulate the process dying: the lock and database are released without finishing the job.
+    engine.store.close()
+    engine._lock.release()
+
+    with Engine.open(settings) as restarted:
+        for job_id in ids:
+            job = restarted.wait_for_job(job_id, timeout=30)
+            assert job.status is JobStatus.COMPLETED
+        assert restarted.get_job(claimed.job_id).attempts == 2
+        transcription = restarted.get_transcription(claimed.transcription_id)
+        assert transcription.details is not None
+        assert transcription.details.conversation.segments[0].text == claimed.payload["transcript_text"][7:]
+
+
+def test_a_transient_failure_is_retried_until_max_attempts_then_fails(settings: Settings, tmp_path) -> None:
+    """The Whisper model cannot be loaded (a missing model directory): transient, since the user can fix it
+    without resubmitting; retried with backoff, then FAILED with the reason, and nothing else disturbed."""
+    import wave
+
+    import numpy as np
+
+    path = tmp_path / "tone.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes((np.sin(np.arange(16000) / 5) * 8000).astype("<i2").tobytes())
+    settings = settings.model_copy(update={"job_max_attempts": 3, "whisper_model": str(tmp_path / "no-model")})
+    with Engine.open(settings) as engine:
+        kept = engine.submit_transcript({"transcript_text": "Agent: keep me"})
+        submission = engine.submit_audio_file(path)
+        job = engine.wait_for_job(submission.job.job_id, timeout=60)
+        assert job.status is JobStatus.FAILED
+        assert job.attempts == 3
+        assert "no-model" in (job.last_error or "")
+        transcription = engine.get_transcription(submission.job.transcription_id)
+        assert transcription.error is not None and "no-model" in transcription.error.message
+        assert engine.wait_for_job(kept.job.job_id, timeout=30).status is JobStatus.COMPLETED
+
+
+def test_a_permanent_failure_is_not_retried(engine: Engine, tmp_path) -> None:
+    """A file that looks like WAV but holds garbage fails once, for good, with a clear message."""
+    path = tmp_path / "corrupt.wav"
+    path.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(256)) * 8)
+    submission = engine.submit_audio_file(path)
+    job = engine.wait_for_job(submission.job.job_id, timeout=60)
+    assert job.status is JobStatus.FAILED
+    assert job.attempts == 1
+    assert job.error_code in ("UNSUPPORTED_FORMAT", "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize("heavy, light", [(0, 1), (1, 2)])
+def test_worker_pool_sizes_come_from_settings(settings: Settings, heavy: int, light: int) -> None:
+    settings = settings.model_copy(update={"heavy_workers": heavy, "light_workers": light})
+    with Engine.open(settings) as engine:
+        assert engine.workers is not None
+        names = [t.name for t in engine.workers._threads]
+        assert sum(n.startswith("heard-heavy") for n in names) == heavy
+        assert sum(n.startswith("heard-light") for n in names) == light
