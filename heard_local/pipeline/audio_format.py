@@ -26,9 +26,19 @@ def sniff_audio_format(head: bytes) -> str | None:
         return "m4a"  # ISO base media (m4a, mp4 audio, 3gp)
     if head[:3] == b"ID3":
         return "mp3"
-    if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and (head[1] & 0x06) != 0:
-        return "mp3"  # MPEG audio frame sync with a valid layer
+    if _is_mpeg_frame(head):
+        return "mp3"
     return None
+
+
+def _is_mpeg_frame(frame: bytes) -> bool:
+    """An MPEG audio frame header: sync bits, layer II or III (layer I is all but unused, and its bits
+    match a UTF-16 byte-order mark), a valid bitrate and sample rate."""
+    if len(frame) < 3 or frame[0] != 0xFF or (frame[1] & 0xE0) != 0xE0:
+        return False
+    if (frame[1] >> 3) & 0x3 == 1 or (frame[1] & 0x06) not in (0x02, 0x04):
+        return False  # reserved MPEG version, or layer I / reserved
+    return frame[2] >> 4 not in (0, 15) and (frame[2] >> 2) & 0x3 != 3
 
 
 def detect_audio_format(path: Path) -> str:
@@ -39,19 +49,7 @@ def detect_audio_format(path: Path) -> str:
     if not head:
         raise ValidationError("The audio file is empty.", field="audio_file")
     fmt = sniff_audio_format(head)
-    if fmt is None and head[:3] != b"ID3":
-        # MP3 files sometimes carry junk before the first frame: look for a frame sync further in.
-        for i in range(min(len(head) - 1, 4095)):
-            if head[i] == 0xFF and (head[i + 1] & 0xE0) == 0xE0 and (head[i + 1] & 0x06) != 0 and i > 0:
-                if i + 4 < len(head) and sniff_audio_format(head[i:]) == "mp3" and _plausible_mp3(head[i:]):
-                    fmt = "mp3"
-                break
     if fmt is None:
         raise UnsupportedFormatError(f"Audio format not recognized. {_SUPPORTED_TEXT}", field="audio_file")
     return fmt
 
-
-def _plausible_mp3(frame: bytes) -> bool:
-    bitrate_index = frame[2] >> 4
-    sample_rate_index = (frame[2] >> 2) & 0x3
-    return bitrate_index not in (0, 15) and sample_rate_index != 3
