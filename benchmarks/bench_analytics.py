@@ -61,14 +61,15 @@ def _populate(engine: Engine, configuration_id: str, transcriptions: int) -> Non
                SELECT 't' || i, 0, 'sentiment', 'string',
                       CASE i % 4 WHEN 0 THEN '"POSITIVE"' WHEN 1 THEN '"NEGATIVE"' WHEN 2 THEN '"NEUTRAL"' END, '[]'
                FROM range($n) r(i)
-               UNION ALL SELECT 't' || i, 1, 'amount', 'number', CASE WHEN i % 5 > 0 THEN ((i * 13) % 5000)::VARCHAR END,
-                      '[]' FROM range($n) r(i)
+               UNION ALL SELECT 't' || i, 1, 'amount', 'number',
+                      CASE WHEN i % 5 > 0 THEN ((i * 13) % 5000)::VARCHAR END, '[]' FROM range($n) r(i)
                UNION ALL SELECT 't' || i, 2, 'resolved', 'boolean', CASE i % 3 WHEN 0 THEN 'true' WHEN 1 THEN 'false'
                       END, '[]' FROM range($n) r(i)
                UNION ALL SELECT 't' || i, 3, 'products', 'array',
-                      CASE i % 4 WHEN 0 THEN '["Basic"]' WHEN 1 THEN '["Pro", "Enterprise"]' WHEN 2 THEN '["Basic", "Pro"]'
-                      END, '[]' FROM range($n) r(i)
-               UNION ALL SELECT 't' || i, 4, 'ticket', 'string', '"T-' || (i % 2000) || '"', '[]' FROM range($n) r(i)""",
+                      CASE i % 4 WHEN 0 THEN '["Basic"]' WHEN 1 THEN '["Pro", "Enterprise"]'
+                                 WHEN 2 THEN '["Basic", "Pro"]' END, '[]' FROM range($n) r(i)
+               UNION ALL SELECT 't' || i, 4, 'ticket', 'string', '"T-' || (i % 2000) || '"', '[]'
+                      FROM range($n) r(i)""",
             {"n": transcriptions},
         )
     engine.store.db.checkpoint()

@@ -320,6 +320,10 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="queue, workers and models")
     _add_location(status)
     status.set_defaults(func=cmd_status)
+
+    from heard_local.exports.commands import add_export_command
+
+    add_export_command(sub, settings_of=_settings, add_location=_add_location)
     return parser
 
 

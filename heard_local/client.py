@@ -6,7 +6,9 @@
     transcription = client.wait_for_transcription(job["job_id"])
 
 Errors come back as heard-local's own exception types (NotFoundError, ValidationError, …), rebuilt
-from the API's error envelope.
+from the API's error envelope. A 429 is retried after the server's Retry-After (``rate_limit_retries``
+times). Ingest calls take an ``idempotency_key`` so a retried submission never queues twice, and
+:func:`verify_webhook` checks a webhook's signature in a receiver.
 """
 
 from __future__ import annotations
@@ -14,19 +16,22 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from heard_local.errors import HeardError, InternalError, TransientError, error_from_code
+from heard_local.engine.webhooks import verify as verify_webhook
+from heard_local.errors import HeardError, InternalError, RateLimitedError, TransientError, error_from_code
 from heard_local.runtime import running_server
 
 
 class HeardClient:
     def __init__(self, base_url: str = "http://127.0.0.1:8000", api_key: str | None = None, *,
-                 timeout: float = 60.0, transport: httpx.BaseTransport | None = None):
+                 timeout: float = 60.0, transport: httpx.BaseTransport | None = None, rate_limit_retries: int = 5):
         self.base_url = base_url.rstrip("/")
+        self.rate_limit_retries = rate_limit_retries
         headers = {"X-API-Key": api_key} if api_key else {}
         self._http = httpx.Client(base_url=self.base_url + "/api/v1", headers=headers, timeout=timeout,
                                   transport=transport)
@@ -50,43 +55,54 @@ class HeardClient:
 
     # --- plumbing ---------------------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise TransientError(f"heard-local at {self.base_url} is not reachable ({exc}). Is "
-                                 "`heard-local serve` running?") from None
-        if response.status_code >= 400:
-            raise _error_from_response(response)
-        if not response.content:
-            return None
-        return response.json()
+    def _request(self, method: str, path: str, *, idempotency_key: str | None = None,
+                 body: Callable[[], dict[str, Any]] | None = None, **kwargs: Any) -> Any:
+        """One call; ``body`` builds fresh request arguments for each try (an upload reopens its file)."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        for attempt in range(self.rate_limit_retries + 1):
+            try:
+                response = self._http.request(method, path, headers=headers, **kwargs, **(body() if body else {}))
+            except httpx.TransportError as exc:
+                raise TransientError(f"heard-local at {self.base_url} is not reachable ({exc}). Is "
+                                     "`heard-local serve` running?") from None
+            if response.status_code < 400:
+                return response.json() if response.content else None
+            error = _error_from_response(response)
+            if not isinstance(error, RateLimitedError) or attempt == self.rate_limit_retries:
+                raise error
+            time.sleep(_retry_after(response, error))
+        raise AssertionError("unreachable")
 
     # --- ingestion --------------------------------------------------------------------------------
 
     def ingest_transcript(self, transcript_text: str, *, metadata: dict[str, Any] | None = None,
-                          configuration_id: str | None = None) -> dict[str, Any]:
+                          configuration_id: str | None = None, idempotency_key: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"transcript_text": transcript_text, "metadata": metadata or {}}
         if configuration_id:
             body["configuration_id"] = configuration_id
-        return self._request("POST", "/ingest/transcript", json=body)
+        return self._request("POST", "/ingest/transcript", json=body, idempotency_key=idempotency_key)
 
     def ingest_audio(self, path: Path | str, *, metadata: dict[str, Any] | None = None,
-                     configuration_id: str | None = None) -> dict[str, Any]:
+                     configuration_id: str | None = None, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Upload a recording (streamed from disk, never read into memory whole)."""
         path = Path(path)
         data = {"metadata": json.dumps(metadata or {})}
         if configuration_id:
             data["configuration_id"] = configuration_id
-        with open(path, "rb") as handle:
-            return self._request("POST", "/ingest/audio", data=data,
-                                 files={"audio_file": (path.name, handle, "application/octet-stream")})
+        with ExitStack() as files:
+
+            def body() -> dict[str, Any]:
+                handle = files.enter_context(open(path, "rb"))
+                return {"data": data, "files": {"audio_file": (path.name, handle, "application/octet-stream")}}
+
+            return self._request("POST", "/ingest/audio", body=body, idempotency_key=idempotency_key)
 
     def ingest_audio_url(self, audio_url: str, *, metadata: dict[str, Any] | None = None,
-                         configuration_id: str | None = None) -> dict[str, Any]:
+                         configuration_id: str | None = None, idempotency_key: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"audio_url": audio_url, "metadata": metadata or {}}
         if configuration_id:
             body["configuration_id"] = configuration_id
-        return self._request("POST", "/ingest/audio", json=body)
+        return self._request("POST", "/ingest/audio", json=body, idempotency_key=idempotency_key)
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self._request("GET", f"/ingest/jobs/{job_id}")
@@ -173,9 +189,22 @@ class HeardClient:
         return self._request("DELETE", f"/keys/{key_id}")
 
 
+def _retry_after(response: httpx.Response, error: RateLimitedError) -> float:
+    """The precise wait from the error's details, else the (whole-second) Retry-After header."""
+    if "retry_after" in error.details:
+        seconds = error.retry_after
+    else:
+        header = response.headers.get("retry-after", "")
+        seconds = float(header) if header.isdigit() else 1.0
+    return min(60.0, max(0.05, seconds))
+
+
 def _error_from_response(response: httpx.Response) -> HeardError:
     try:
         error = response.json()["error"]
         return error_from_code(error["code"], error["message"], error.get("details") or {})
     except (ValueError, KeyError, TypeError):
         return InternalError(f"HTTP {response.status_code} from heard-local: {response.text[:200]}")
+
+
+__all__ = ["HeardClient", "verify_webhook"]

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     enable_watcher: bool = True
     watch_polling: bool = Field(default=False, description="Polling observer (network drives)")
     watch_rescan_seconds: float = 60.0
+    watch_stable_seconds: float = Field(default=2.0, gt=0, description="A dropped file is taken once its size and "
+                                        "modification time have not changed for this long")
 
     # Models.
     whisper_model: str = Field(default="small", description="faster-whisper model name or local dir")
@@ -67,7 +69,21 @@ class Settings(BaseSettings):
     rate_limit_burst: int = 200
     allow_private_urls: bool = Field(default=False, description="Let audio_url reach LAN hosts")
     url_fetch_timeout_seconds: float = 300.0
+    url_allowed_networks: list[str] = Field(
+        default_factory=list,
+        description='Networks audio_url may reach although not public, e.g. ["192.168.1.0/24"] (JSON in the env)',
+    )
+    url_max_redirects: int = Field(default=5, ge=0)
+    max_request_body_bytes: int = Field(default=32 * 1024 * 1024, description="Cap for JSON request bodies")
+    idempotency_ttl_seconds: float = Field(default=24 * 3600.0, description="How long an Idempotency-Key holds")
+    auth_cache_seconds: float = Field(default=2.0, ge=0, description="How long a verified API key is trusted "
+                                      "without asking the database (revocation through the API is immediate)")
     webhook_timeout_seconds: float = 15.0
+    webhook_retry_base_seconds: float = Field(default=5.0, description="First webhook retry delay (doubles)")
+    webhook_retry_max_seconds: float = 3600.0
+    webhook_give_up_seconds: float = Field(default=3 * 24 * 3600.0, description="Stop retrying a webhook after")
+    webhook_poll_seconds: float = 1.0
+    webhook_concurrency: int = Field(default=4, ge=1, description="Deliveries in flight at once")
 
     # Exports for notebooks.
     export_interval_seconds: float = 30.0

@@ -41,6 +41,12 @@ def build_app(engine: Engine, info: ServerInfo, *, ui: bool) -> Any:
 
 def start_services(engine: Engine, *, watcher: bool) -> None:
     """Background companions that live as long as the engine (stopped by engine.close())."""
+    from heard_local.engine.webhooks import WebhookDeliverer
+
+    engine.add_service(WebhookDeliverer(engine.store, engine.settings))
+    from heard_local.engine.snapshots import ParquetSnapshotService
+
+    engine.add_service(ParquetSnapshotService(engine))
     if watcher:
         from heard_local.watcher import WatchService
 

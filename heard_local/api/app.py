@@ -3,35 +3,55 @@ examples, /v1 as well."""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, FastAPI
 
 from heard_local import __version__
+from heard_local.api.body_limit import BodyLimitMiddleware
 from heard_local.api.errors import install_error_handlers
+from heard_local.api.openapi import install_schema
+from heard_local.api.rate_limit import RateLimiter
 from heard_local.api.routes import configurations, customers, ingest, system, transcriptions
+from heard_local.api.routes import exports as export_routes
+from heard_local.api.security import KeyCache
+from heard_local.api.uploads import remove_stale_partials
+from heard_local.domain import AudioUrlIngest
 from heard_local.engine import Engine
 
 PREFIXES = ("/api/v1", "/v1")
 
+log = logging.getLogger(__name__)
 
-def build_router() -> APIRouter:
-    router = APIRouter()
-    for module in (ingest, configurations, transcriptions, customers, system):
-        router.include_router(module.router)
-    return router
+
+def routers() -> list[APIRouter]:
+    return [ingest.router, configurations.router, transcriptions.router, customers.router, system.router,
+            export_routes.router]
 
 
 def create_app(engine: Engine, *, admin_token: str | None = None) -> FastAPI:
+    settings = engine.settings
     app = FastAPI(
         title="heard-local",
         version=__version__,
         description="Local conversation intelligence. Authenticate with the X-API-Key header "
-        "(create a key with `heard-local keys create --name NAME`).",
+        "(create a key with `heard-local keys create --name NAME`). Every endpoint is also served under "
+        "/v1 (without /api). Errors answer {\"error\": {\"code\", \"message\", \"details\"}}.",
     )
     app.state.engine = engine
     app.state.admin_token = admin_token
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.state.key_cache = KeyCache(settings.auth_cache_seconds)
     install_error_handlers(app)
-    router = build_router()
-    app.include_router(router, prefix=PREFIXES[0])
-    # The same routes under /v1, hidden from the schema so each operation is documented once.
-    app.include_router(router, prefix=PREFIXES[1], include_in_schema=False)
+    app.add_middleware(BodyLimitMiddleware, json_limit=settings.max_request_body_bytes,
+                       upload_limit=settings.max_upload_bytes)
+    # Each router straight on the app (nesting costs a lookup per level on every request), under
+    # /api/v1 and again under /v1, hidden from the schema so each operation is documented once.
+    for prefix in PREFIXES:
+        for router in routers():
+            app.include_router(router, prefix=prefix, include_in_schema=prefix == PREFIXES[0])
+    install_schema(app, extra_models=(AudioUrlIngest,))
+    removed = remove_stale_partials(settings.media_dir)
+    if removed:
+        log.info("removed %d partial upload(s) left by an earlier run", removed)
     return app

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
 
-from heard_local.api.security import Caller, api_key_header, authenticate
+from heard_local.api.security import Caller, api_key_header, authenticate, known_caller
 from heard_local.engine import Engine
 
 
@@ -14,8 +15,12 @@ def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_caller(request: Request, key: Annotated[str | None, Security(api_key_header)] = None) -> Caller:
-    return authenticate(request, key)
+async def get_caller(request: Request, key: Annotated[str | None, Security(api_key_header)] = None) -> Caller:
+    # Most calls come from a key verified moments ago: answered on the event loop, no thread hop.
+    caller = known_caller(request, key)
+    if caller is not None:
+        return caller
+    return await run_in_threadpool(authenticate, request, key)
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]

@@ -7,6 +7,7 @@ a stack trace.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -30,7 +31,7 @@ def envelope(code: str, message: str, details: dict[str, Any] | None = None) -> 
 def error_response(error: HeardError) -> JSONResponse:
     headers = {}
     if isinstance(error, RateLimitedError):
-        headers["Retry-After"] = str(max(1, round(error.retry_after)))
+        headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
     return JSONResponse(error.to_envelope(), status_code=error.http_status, headers=headers)
 
 

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,6 +23,7 @@ import pydantic
 from heard_local.config import Settings
 from heard_local.domain import (
     ApiKey,
+    AudioUrlIngest,
     Configuration,
     ConfigurationInput,
     ConfigurationUpdate,
@@ -38,14 +40,21 @@ from heard_local.domain import (
     normalize_phone,
 )
 from heard_local.domain.validation import parse, validation_error_from_pydantic
+from heard_local.engine.analytics import AnalyticsReporter
+from heard_local.engine.ingest import IngestOutcome, PreparedIngest, write_ingest_batch
 from heard_local.engine.media import sha256_file, store_media
 from heard_local.engine.models import ModelManager
 from heard_local.engine.retry import RetryStrategy
 from heard_local.engine.runner import JobRunner
+from heard_local.engine.snapshots import write_snapshot
 from heard_local.engine.workers import WorkerPool
 from heard_local.errors import ConflictError, DataDirLockedError, NotFoundError, ValidationError
 from heard_local.pipeline.audio_format import detect_audio_format
-from heard_local.store import NewJob, NewTranscription, Page, Store, TranscriptionFilter
+from heard_local.store import NewJob, Page, Store, TranscriptionFilter
+from heard_local.store.customers import IdentityClaim
+from heard_local.store.export import FieldExport, field_export
+from heard_local.store.group_commit import GroupCommit
+from heard_local.store.idempotency import StoredResponse
 from heard_local.store.lock import DataDirLock, holder_pid
 
 log = logging.getLogger(__name__)
@@ -54,6 +63,8 @@ log = logging.getLogger(__name__)
 _TRANSCRIPT_ESTIMATE = 1.0
 # Real-time factor assumed for an audio model before this machine has measured one.
 _DEFAULT_REAL_TIME_FACTOR = 0.5
+# Seconds an audio_url job is estimated at before its length is known (download + transcription).
+_URL_ESTIMATE = 60.0
 
 
 class Service(Protocol):
@@ -102,6 +113,9 @@ class Engine:
         self._sweeper_stop = threading.Event()
         self._sweeper: threading.Thread | None = None
         self.default_configuration_id = store.configurations.ensure_default().configuration_id
+        self._ingest_commit: GroupCommit[PreparedIngest, IngestOutcome] = GroupCommit(
+            store.db, lambda cur, items: write_ingest_batch(store, cur, items))
+        self._work_ahead_cache: dict[bool, tuple[float, float]] = {}
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -258,6 +272,30 @@ class Engine:
             estimate=self.estimate_audio_seconds(stored),
         )
 
+    def submit_audio_url(self, request: AudioUrlIngest | dict[str, Any]) -> Submission:
+        """Queue an audio_url. Only the checks that need no network run here (scheme, shape, hosts that
+        are private addresses); the worker resolves, re-checks and downloads it (SSRF-safe, capped)."""
+        from heard_local.adapters.url_fetch import UrlPolicy, check_url
+
+        request = parse(AudioUrlIngest, request)
+        url = check_url(request.audio_url, UrlPolicy.from_settings(self.settings))
+        configuration = self.resolve_configuration(request.chosen_configuration)
+        return self._enqueue(
+            kind=JobKind.AUDIO,
+            configuration=configuration,
+            metadata=request.metadata,
+            sha256=hashlib.sha256(f"url:{url}".encode()).hexdigest(),  # replaced by the content's once fetched
+            payload={"audio_url": url},
+            media_path=None,
+            estimate=_URL_ESTIMATE,
+        )
+
+    def run_idempotent(self, scope: str, request_hash: str,
+                       action: Callable[[], tuple[int, dict[str, Any]]]) -> StoredResponse:
+        """Run ``action`` once per ``scope`` (an API key and its Idempotency-Key): a retry gets the first
+        response back, the same key with another request a 422, and a failing action stores nothing."""
+        return self.store.idempotency.run_once(scope, request_hash, self.settings.idempotency_ttl_seconds, action)
+
     def _find_duplicate(self, sha: str, configuration_id: str) -> Job | None:
         return self.store.jobs.find_duplicate(self.store.db.cursor(), f"{sha}:{configuration_id}")
 
@@ -268,51 +306,48 @@ class Engine:
 
     def _enqueue(self, *, kind: JobKind, configuration: Configuration, metadata: IngestMetadata, sha256: str,
                  payload: dict[str, Any], media_path: str | None, estimate: float) -> Submission:
-        dedup_key = f"{sha256}:{configuration.configuration_id}"
         phone = normalize_phone(metadata.phone, self.settings.default_phone_region)
         email = normalize_email(metadata.customer_email)
-        job_id = new_job_id()
-        transcription_id = str(uuid.uuid4())
-        queue_ahead = self.store.jobs.work_ahead_seconds(kind.heavy)
-        with self.store.db.write() as cur:
-            existing = self.store.jobs.find_duplicate(cur, dedup_key)
-            if existing is not None:
-                return self._duplicate_submission(existing)
-            customer_id = self.store.customers.resolve(cur, phone=phone, email=email,
-                                                       name=metadata.customer_name)
-            stored_metadata = metadata.stored()
-            if phone:
-                stored_metadata["normalized_phone"] = phone
-            if email:
-                stored_metadata["normalized_email"] = email
-            self.store.transcriptions.insert_pending(cur, NewTranscription(
-                transcription_id=transcription_id, configuration_id=configuration.configuration_id,
-                kind=kind.value, name=metadata.name, metadata=stored_metadata,
-                channel=(metadata.channel.value if metadata.channel else ("voice" if kind is JobKind.AUDIO else None)),
-                source=metadata.source, customer_id=customer_id, media_path=media_path, content_sha256=sha256,
-                recorded_at=metadata.recorded_at,
-            ))
-            self.store.jobs.insert(cur, NewJob(
-                job_id=job_id, kind=kind, transcription_id=transcription_id,
-                configuration_id=configuration.configuration_id,
-                payload={**payload, "metadata": metadata.model_dump(mode="json", exclude_none=True)},
-                max_attempts=self.settings.job_max_attempts, dedup_key=dedup_key, content_sha256=sha256,
-                estimated_duration_seconds=estimate,
-            ))
+        stored_metadata = metadata.stored()
+        if phone:
+            stored_metadata["normalized_phone"] = phone
+        if email:
+            stored_metadata["normalized_email"] = email
+        prepared = PreparedIngest(
+            kind=kind, configuration_id=configuration.configuration_id,
+            dedup_key=f"{sha256}:{configuration.configuration_id}", sha256=sha256,
+            transcription_id=str(uuid.uuid4()), job_id=new_job_id(),
+            identity=IdentityClaim(phone=phone, email=email, name=metadata.customer_name),
+            name=metadata.name, metadata=stored_metadata,
+            payload={**payload, "metadata": metadata.model_dump(mode="json", exclude_none=True)},
+            channel=metadata.channel.value if metadata.channel else ("voice" if kind is JobKind.AUDIO else None),
+            source=metadata.source, media_path=media_path, recorded_at=metadata.recorded_at,
+            max_attempts=self.settings.job_max_attempts, estimate=estimate,
+        )
+        queue_ahead = self._work_ahead_seconds(kind.heavy)
+        outcome = self._ingest_commit.run(prepared)
+        if outcome.duplicate:
+            return self._duplicate_submission(outcome.job)
         if self.workers is not None:
             self.workers.notify(kind)
-        job = self.store.jobs.get(job_id)
-        return Submission(job=job, duplicate=False, estimated_duration_seconds=estimate + queue_ahead)
+        return Submission(job=outcome.job, duplicate=False, estimated_duration_seconds=estimate + queue_ahead)
+
+    def _work_ahead_seconds(self, heavy: bool) -> float:
+        """Queued work of one weight class, re-read at most twice a second (it only feeds estimates)."""
+        now = time.monotonic()
+        cached = self._work_ahead_cache.get(heavy)
+        if cached is None or now - cached[0] > 0.5:
+            cached = (now, self.store.jobs.work_ahead_seconds(heavy))
+            self._work_ahead_cache[heavy] = cached
+        return cached[1]
 
     def estimate_audio_seconds(self, path: Path) -> float:
         """Audio duration × this machine's measured real-time factor for the configured model."""
         duration = self.probe_duration(path)
         if duration is None:
             return 30.0
-        row = self.store.db.fetchone("SELECT audio_s, wall_s FROM model_speed WHERE model = ?",
-                                     [self.settings.whisper_model])
-        factor = row[1] / row[0] if row and row[0] else _DEFAULT_REAL_TIME_FACTOR
-        return max(1.0, duration * factor)
+        factor = self.store.model_speed.real_time_factor(self.settings.whisper_model)
+        return max(1.0, duration * (factor if factor is not None else _DEFAULT_REAL_TIME_FACTOR))
 
     @staticmethod
     def probe_duration(path: Path) -> float | None:
@@ -456,6 +491,41 @@ class Engine:
     def authenticate(self, key: str | None) -> ApiKey:
         return self.store.api_keys.authenticate(key)
 
+    # --- analytics and the LLM ---------------------------------------------------------------------
+
+    @cached_property
+    def analytics(self) -> AnalyticsReporter:
+        return AnalyticsReporter(self.store, self.models, self.settings)
+
+    def analytics_report(self, configuration_id: str, *, include_narrative: bool = True) -> dict[str, Any]:
+        """The configuration's Executive and Qualitative Analysis Report (shape: engine/analytics.py).
+        Its numbers never need Ollama; when the narrative cannot be written it says why."""
+        return self.analytics.report(self.get_configuration(configuration_id), include_narrative=include_narrative)
+
+    def llm_health(self) -> dict[str, Any]:
+        """Ollama's state for the UI, API and CLI: ``status`` running / not_running / model_not_pulled /
+        error, ``ok``, ``host``, ``model``, ``available_models`` and a ``message`` saying what to do."""
+        try:
+            llm = self.models.llm.get()
+        except ImportError as exc:
+            return {"status": "error", "ok": False, "host": self.settings.ollama_host,
+                    "model": self.settings.ollama_model, "available_models": [],
+                    "message": f"The ollama Python package is missing ({exc}); reinstall heard-local."}
+        return llm.health()
+
+    # --- exports (notebooks, BI tools, CSV) -------------------------------------------------------
+
+    def export_parquet(self, directory: Path | None = None, *, force: bool = False) -> dict[str, Any]:
+        """Every table as ``<name>.parquet`` in ``directory`` (default: the data directory's exports/,
+        which a running server keeps fresh); skipped when the snapshot there is already current.
+        Returns the snapshot's manifest (when, where, rows per table)."""
+        return write_snapshot(self.store, directory or self.settings.export_dir, force=force)
+
+    def export_fields(self, configuration: str | None = None) -> FieldExport:
+        """Completed conversations with their extracted fields, for one configuration (id or tag) or all."""
+        configuration_id = self.resolve_configuration(configuration).configuration_id if configuration else None
+        return field_export(self.store.db, configuration_id)
+
     # --- status -----------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
@@ -466,4 +536,7 @@ class Engine:
                         "busy": self.workers.busy_jobs() if self.workers else []},
             "models": {m.name: {"loaded": m.loaded, "error": m.load_error} for m in self.models.all()},
             "webhooks_pending": self.store.webhooks.pending_count(),
+            # Background services that report on themselves (the watcher: folders, last activity).
+            "services": {type(service).__name__: service.status() for service in self._services
+                         if callable(getattr(service, "status", None))},
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -74,14 +75,32 @@ class JobRunner:
                                  hook: ProgressHook) -> ConversationResult:
         from heard_local.engine.audio_stage import run_audio_stage
 
-        return run_audio_stage(
-            path=Path(job.payload["media_path"]),
+        # An audio_url job downloads its audio first (once: a retry finds it already stored).
+        media = Path(job.payload.get("media_path") or self._fetch_audio_url(job, hook))
+        started = time.monotonic()
+        conversation = run_audio_stage(
+            path=media,
             configuration=configuration,
             metadata=metadata,
             models=self.models,
             settings=self.settings,
             hook=hook,
         )
+        # this machine's real-time factor, for the next jobs' estimated_duration_seconds
+        self.store.model_speed.record(self.settings.whisper_model, conversation.duration or 0.0,
+                                      time.monotonic() - started)
+        return conversation
+
+    def _fetch_audio_url(self, job: Job, hook: ProgressHook) -> str:
+        from heard_local.adapters.url_fetch import UrlFetcher
+        from heard_local.engine.media import store_media
+
+        fetched = UrlFetcher.from_settings(self.settings).fetch(job.payload["audio_url"], self.settings.media_dir,
+                                                                hook=hook)
+        stored = store_media(fetched.path, self.settings.media_dir, fetched.sha256, fetched.format, move=True)
+        self.store.fetched_media.attach(job_id=job.job_id, transcription_id=job.transcription_id,
+                                        media_path=str(stored), media_format=fetched.format, sha256=fetched.sha256)
+        return str(stored)
 
     def _enrich(self, job: Job, configuration: Configuration, hook: ProgressHook) -> EnrichmentResult:
         if not wants_llm(configuration):

@@ -1,18 +1,45 @@
 """A transcription as JSON (the API shape), speaker-labelled text, SRT and WebVTT.
 
 Speaker labels use the name a user gave, else the transcript's role ("Agent"), else SPEAKER_00.
+
+Subtitles follow their formats strictly: SRT cues are ``index``, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``,
+text, separated by one blank line; WebVTT starts with ``WEBVTT``, uses ``HH:MM:SS.mmm``, escapes
+``& < >`` and names the speaker with a ``<v Speaker>`` voice tag. A long turn is split into several
+cues of at most two lines of 42 characters (times shared out by length), as subtitle players expect;
+pass ``split=False`` for exactly one cue per segment.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from heard_local.domain import Segment, Transcription
-from heard_local.errors import ValidationError
+from heard_local.errors import ConflictError, ValidationError
 
 FORMATS = ("json", "txt", "srt", "vtt")
 MEDIA_TYPES = {"json": "application/json", "txt": "text/plain; charset=utf-8",
                "srt": "application/x-subrip; charset=utf-8", "vtt": "text/vtt; charset=utf-8"}
+
+LINE_CHARS = 42  # the usual subtitle line length; a cue has at most two lines
+_MIN_SECONDS_PER_CUE = 0.5  # never split a turn into cues shorter than this
+_WORDS_PER_SECOND = 2.5  # conversational speech, for transcripts without timestamps
+_SENTENCE_END = re.compile(r"[.!?…:;]$")
+
+
+@dataclass(frozen=True)
+class Cue:
+    start: float
+    end: float
+    speaker: str
+    lines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.lines)
 
 
 def _segments(transcription: Transcription) -> list[Segment]:
@@ -34,38 +61,91 @@ def _short_clock(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def to_json(transcription: Transcription) -> str:
-    return json.dumps(transcription.to_api(), ensure_ascii=False, indent=2)
+    return json.dumps(transcription.to_api(), ensure_ascii=False, indent=2) + "\n"
 
 
 def to_txt(transcription: Transcription) -> str:
     lines = []
     for segment in _segments(transcription):
         stamp = f"[{_short_clock(segment.start)}] " if segment.start is not None else ""
-        lines.append(f"{stamp}{transcription.speaker_label(segment.speaker)}: {segment.text}")
+        lines.append(f"{stamp}{_one_line(transcription.speaker_label(segment.speaker))}: {_one_line(segment.text)}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
 def _timed(transcription: Transcription) -> list[tuple[float, float, Segment]]:
-    """Segments with times; untimed transcripts get consecutive 1-second-per-3-words slots."""
+    """Segments with times; a transcript without timestamps gets consecutive slots at speaking pace."""
     timed = []
     cursor = 0.0
     for segment in _segments(transcription):
         start = segment.start if segment.start is not None else cursor
-        end = segment.end if segment.end is not None else start + max(1.0, len(segment.text.split()) / 3)
+        end = segment.end if segment.end is not None else start + max(1.0, len(segment.text.split())
+                                                                         / _WORDS_PER_SECOND)
         end = max(end, start + 0.001)
         timed.append((start, end, segment))
         cursor = end
     return timed
 
 
-def to_srt(transcription: Transcription) -> str:
+def _cue_lines(words: list[str], prefix: str, split: bool) -> list[list[str]]:
+    """Words laid out in lines of at most LINE_CHARS (a longer word gets a line of its own). With
+    ``split``, every two lines make a cue, closed early at a sentence end on its second line; each
+    cue's first line starts with ``prefix``."""
+    result: list[list[str]] = []
+    lines: list[str] = []
+    line, empty = prefix, True
+    for word in words:
+        candidate = line + word if empty else f"{line} {word}"
+        if not empty and len(candidate) > LINE_CHARS:
+            lines.append(line)
+            if split and len(lines) == 2:
+                result.append(lines)
+                lines, line = [], prefix + word
+            else:
+                line = word
+        else:
+            line = candidate
+        empty = False
+        if split and len(lines) == 1 and _SENTENCE_END.search(word):
+            result.append([*lines, line])
+            lines, line, empty = [], prefix, True
+    if not empty:
+        lines.append(line)
+    if lines:
+        result.append(lines)
+    return [[line.rstrip() for line in cue] for cue in result]
+
+
+def cues(transcription: Transcription, *, split: bool = True, speaker_prefix: bool = False) -> list[Cue]:
+    """The subtitle cues of a transcription: one per segment, or (``split``) as many two-line cues as a
+    segment needs, its time shared out by length. ``speaker_prefix`` starts each cue with "Name: "."""
+    result = []
+    for start, end, segment in _timed(transcription):
+        speaker = _one_line(transcription.speaker_label(segment.speaker))
+        words = segment.text.split() or [""]
+        prefix = f"{speaker}: " if speaker_prefix else ""
+        laid_out = _cue_lines(words, prefix, split)
+        if len(laid_out) > 1 and end - start < _MIN_SECONDS_PER_CUE * len(laid_out):
+            laid_out = _cue_lines(words, prefix, split=False)
+        lengths = [max(1, sum(len(line) for line in lines) - len(prefix)) for lines in laid_out]
+        cursor = start
+        for index, lines in enumerate(laid_out):
+            piece_end = end if index == len(laid_out) - 1 else cursor + (end - start) * lengths[index] / sum(lengths)
+            result.append(Cue(start=cursor, end=piece_end, speaker=speaker, lines=tuple(lines)))
+            cursor = piece_end
+    return result
+
+
+def to_srt(transcription: Transcription, *, split: bool = True) -> str:
     blocks = []
-    for index, (start, end, segment) in enumerate(_timed(transcription), start=1):
-        text = f"{transcription.speaker_label(segment.speaker)}: {segment.text}"
-        # A blank line would end the cue early.
-        text = "\n".join(line for line in text.splitlines() if line.strip())
-        blocks.append(f"{index}\n{_clock(start, ',')} --> {_clock(end, ',')}\n{text}\n")
+    for index, cue in enumerate(cues(transcription, split=split, speaker_prefix=True), start=1):
+        # "-->" inside a text line would read as a timing line to some parsers.
+        text = "\n".join(cue.lines).replace("-->", "->")
+        blocks.append(f"{index}\n{_clock(cue.start, ',')} --> {_clock(cue.end, ',')}\n{text}\n")
     return "\n".join(blocks)
 
 
@@ -73,17 +153,36 @@ def _vtt_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def to_vtt(transcription: Transcription) -> str:
+def to_vtt(transcription: Transcription, *, split: bool = True) -> str:
     parts = ["WEBVTT", ""]
-    for start, end, segment in _timed(transcription):
-        speaker = _vtt_escape(transcription.speaker_label(segment.speaker))
-        text = " ".join(_vtt_escape(segment.text).split())
-        parts.append(f"{_clock(start, '.')} --> {_clock(end, '.')}\n<v {speaker}>{text}</v>\n")
+    for cue in cues(transcription, split=split):
+        text = "\n".join(_vtt_escape(line) for line in cue.lines)
+        parts.append(f"{_clock(cue.start, '.')} --> {_clock(cue.end, '.')}\n<v {_vtt_escape(cue.speaker)}>{text}</v>\n")
     return "\n".join(parts)
 
 
+_RENDERERS: dict[str, Callable[[Transcription], str]] = {"json": to_json, "txt": to_txt, "srt": to_srt,
+                                                         "vtt": to_vtt}
+
+
 def render(transcription: Transcription, fmt: str) -> str:
-    renderers = {"json": to_json, "txt": to_txt, "srt": to_srt, "vtt": to_vtt}
-    if fmt not in renderers:
+    """The transcription in ``fmt`` (an unfinished one renders as an empty transcript)."""
+    if fmt not in _RENDERERS:
         raise ValidationError(f"format must be one of {', '.join(FORMATS)}", field="format")
-    return renderers[fmt](transcription)
+    return _RENDERERS[fmt](transcription)
+
+
+def require_transcript(transcription: Transcription, fmt: str) -> None:
+    """409 for a text export of a transcription that has no transcript yet (JSON always works)."""
+    if fmt != "json" and transcription.details is None:
+        raise ConflictError(f"Transcription {transcription.transcription_id} is {transcription.status.value}; "
+                            f"there is no transcript to export as {fmt} yet.", field="transcription_id")
+
+
+def export_filename(transcription: Transcription, fmt: str) -> str:
+    """A safe file name for an export: the transcription's name (else its id) and the format's extension."""
+    base = unicodedata.normalize("NFC", transcription.name or "").strip()
+    base = re.sub(r"\.(json|txt|srt|vtt|wav|mp3|flac|m4a|webm|ogg)$", "", base, flags=re.IGNORECASE)
+    # Only what a file system refuses (Windows' list is the strictest) or misreads (paths) is replaced.
+    base = re.sub(r'[\x00-\x1f\x7f<>:"/\\|?*]+', "_", " ".join(base.split())).strip(" ._")[:120]
+    return f"{base or transcription.transcription_id}.{fmt}"

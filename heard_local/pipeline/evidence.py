@@ -18,6 +18,7 @@ from heard_local.domain import Evidence, Segment
 _ELLIPSIS = re.compile(r"\.\.\.+|…|\[\.\.\.\]|\(\.\.\.\)")
 _SEGMENT_PREFIX = re.compile(r"^\s*\[\d+\]\s*")
 _MAX_QUOTES_PER_VALUE = 5
+_PUNCTUATION = "$€£¥₹%#@&*+-=/\\\"'“”‘’«»()[]{}<>.,;:!?¿¡…"
 
 
 def _normalize_char(char: str) -> str:
@@ -67,30 +68,34 @@ class TranscriptIndex:
     def __len__(self) -> int:
         return len(self._segments)
 
-    def _parts(self, quote: str) -> list[str]:
+    def _parts(self, quote: str) -> list[tuple[str, str]]:
+        """The quote's parts (split at ellipses) as (as written, normalised), empty ones left out."""
         quote = _SEGMENT_PREFIX.sub("", quote)
-        parts = [normalize(part) for part in _ELLIPSIS.split(quote)]
-        parts = [p for p in parts if p]
+        parts = [(raw.strip(), normalize(raw)) for raw in _ELLIPSIS.split(quote)]
+        parts = [(raw, norm) for raw, norm in parts if norm]
         if parts:
+            raw, first = parts[0]
             for prefix in self._label_prefixes:  # "Customer: I want a refund" -> "i want a refund"
-                if parts[0].startswith(prefix) and len(parts[0]) > len(prefix):
-                    parts[0] = parts[0][len(prefix):]
+                if first.startswith(prefix) and len(first) > len(prefix):
+                    parts[0] = (raw.split(":", 1)[-1].strip() if ":" in raw else raw, first[len(prefix):])
                     break
         return parts
 
-    def _match(self, segment_index: int, parts: list[str]) -> str | None:
+    def _match(self, segment_index: int, parts: list[tuple[str, str]]) -> str | None:
         """The segment's own wording for ``parts`` if they all occur in it, in order."""
         normalized = self._normalized[segment_index]
         original = self._segments[segment_index]
         found: list[str] = []
         position = 0
-        for part in parts:
+        for raw, part in parts:
             start = _find_words(normalized.text, part, position)
             if start < 0:
                 return None
             end = start + len(part)
             position = end
-            found.append(original[normalized.origin[start]:normalized.origin[end - 1] + 1])
+            first, last = normalized.origin[start], normalized.origin[end - 1] + 1
+            first, last = _widen(original, first, last, raw)
+            found.append(original[first:last])
         return " … ".join(found)
 
     def locate(self, quote: str, segment_hint: int | None = None) -> Evidence | None:
@@ -131,3 +136,20 @@ def _find_words(haystack: str, needle: str, start: int) -> int:
             return position
         position = haystack.find(needle, position + 1)
     return -1
+
+
+def _edge_marks(text: str) -> tuple[int, int]:
+    """How many punctuation marks ``text`` starts and ends with ("$15,000." -> (1, 1))."""
+    lead = len(text) - len(text.lstrip(_PUNCTUATION))
+    trail = len(text) - len(text.rstrip(_PUNCTUATION)) if text.strip(_PUNCTUATION) else 0
+    return lead, trail
+
+
+def _widen(original: str, first: int, last: int, quoted: str) -> tuple[int, int]:
+    """Include the punctuation the model quoted at the edges ("$15,000") when the transcript has it there."""
+    lead, trail = _edge_marks(quoted)
+    while lead and first > 0 and original[first - 1] in _PUNCTUATION:
+        first, lead = first - 1, lead - 1
+    while trail and last < len(original) and original[last] in _PUNCTUATION:
+        last, trail = last + 1, trail - 1
+    return first, last

@@ -54,7 +54,7 @@ def describe_field(name: str, type_: str, description: str, choices: tuple[str, 
     guidance = _TYPE_GUIDANCE.get(type_, type_)
     if choices:
         allowed = ", ".join(choices)
-        guidance = f"{'a list whose items are' if type_ == 'array' else 'exactly one'} of: {allowed}"
+        guidance = f"a list of items from: {allowed}" if type_ == "array" else f"exactly one of: {allowed}"
     return f"- {name} ({guidance}): {' '.join(description.split())}"
 
 

@@ -28,6 +28,7 @@ class Waveform:
     samples: np.ndarray
     sample_rate: int = SAMPLE_RATE
     source_format: str | None = None
+    notes: tuple[str, ...] = ()  # what the decoder wants the user to know (e.g. "damaged after 61 s")
 
     @property
     def channels(self) -> int:
@@ -92,6 +93,7 @@ class DiarizeOptions:
     max_speakers: int | None = None
     # Role names for channel-based diarization ("agent" on one channel, "customer" on the other).
     agent_name: str | None = None
+    agent_channel: int | None = None  # which channel (0 = left) carries the agent; default 0
 
 
 @dataclass

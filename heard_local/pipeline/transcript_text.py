@@ -173,17 +173,25 @@ def _split_line(raw_line: str) -> _Line:
 
 
 def _accepted_labels(lines: list[_Line]) -> set[str]:
-    """Which "Word:" prefixes are speakers. A prefix counts when it names a known role, recurs, or
-    when the text has several distinct prefixes (a two-line chat); a lone "We said:" in prose does not."""
+    """Which "Word:" prefixes are speakers. A prefix counts when it names a known role, recurs, sits
+    after a timestamp, or looks like a name (Title Case) in a text that has other speakers; when the text
+    has only one-off prefixes, it counts if they make up most lines (a two-line chat). A lone "We said:"
+    in prose does not count."""
     counts: dict[str, int] = {}
+    name_like: set[str] = set()
+    timestamped: set[str] = set()
     for line in lines:
         if line.label:
             key = line.label.strip().casefold()
             counts[key] = counts.get(key, 0) + 1
-    recurring = {k for k, n in counts.items() if n >= 2}
-    roles = {k for k in counts if _KNOWN_ROLES.match(k)}
-    accepted = recurring | roles
-    if not accepted and len(counts) >= 2 and sum(counts.values()) >= len(lines) / 2:
+            if all(word[:1].isupper() for word in line.label.split()):
+                name_like.add(key)
+            if line.stamp:
+                timestamped.add(key)
+    accepted = {k for k, n in counts.items() if n >= 2} | {k for k in counts if _KNOWN_ROLES.match(k)} | timestamped
+    if accepted:
+        accepted |= name_like
+    elif len(counts) >= 2 and sum(counts.values()) >= len(lines) / 2:
         accepted = set(counts)
     return accepted
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from heard_local.store.analytics import AnalyticsRepo
 from heard_local.store.api_keys import ApiKeyRepo
 from heard_local.store.configurations import ConfigurationRepo
 from heard_local.store.customers import CustomerRepo
 from heard_local.store.database import Database
+from heard_local.store.fetched_media import FetchedMediaRepo
+from heard_local.store.idempotency import IdempotencyRepo
 from heard_local.store.jobs import JobRepo, NewJob
+from heard_local.store.model_speed import ModelSpeedRepo
 from heard_local.store.transcriptions import NewTranscription, Page, TranscriptionFilter, TranscriptionRepo
 from heard_local.store.webhooks import WebhookOutbox
 
@@ -24,6 +28,10 @@ class Store:
         self.customers = CustomerRepo(self.db)
         self.api_keys = ApiKeyRepo(self.db)
         self.webhooks = WebhookOutbox(self.db)
+        self.model_speed = ModelSpeedRepo(self.db)
+        self.idempotency = IdempotencyRepo(self.db)
+        self.fetched_media = FetchedMediaRepo(self.db)
+        self.analytics = AnalyticsRepo(self.db)
 
     def close(self) -> None:
         self.db.close()

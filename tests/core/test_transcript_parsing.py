@@ -144,3 +144,14 @@ def test_a_prefix_that_is_not_a_label_keeps_all_its_words() -> None:
 
 def test_a_two_line_chat_between_named_people() -> None:
     assert _triples("Alice: hi\nBob: hey") == [("SPEAKER_00", "hi", None), ("SPEAKER_01", "hey", None)]
+
+
+def test_a_one_off_speaker_is_kept_beside_recurring_ones() -> None:
+    text = "Agent: Guten Tag\nKunde: Meine Karte ist weg\nAgent: Ich sperre sie\nSupervisor Kim: Approved."
+    parsed = parse_transcript(text)
+    assert parsed.roles == {"SPEAKER_00": "Agent", "SPEAKER_01": "Kunde", "SPEAKER_02": "Supervisor Kim"}
+
+
+def test_any_label_after_a_timestamp_is_a_speaker() -> None:
+    parsed = parse_transcript("[00:00:01] Operator: hello\n[00:00:03] caller two: hi")
+    assert parsed.roles == {"SPEAKER_00": "Operator", "SPEAKER_01": "caller two"}

@@ -13,9 +13,11 @@ and loaded through the same ``pyannote.audio.Pipeline.from_pretrained(directory)
 Compute cost does not depend on the weights' values, so the ``wespeaker`` variant costs what the real
 community-1 pipeline costs and timings measured on it are honest.
 
-Random weights would make the segmentation say "nobody speaks" everywhere (early exit, nothing to
-embed or cluster): the classifier of the segmentation model is scaled so its powerset decisions follow
-the input, giving speech, overlaps and speaker changes that differ between recordings.
+Default random weights would make the segmentation output one class everywhere whatever the audio
+(nothing for clustering to do): the segmentation model is rescaled and its classifier calibrated on a
+synthetic signal so its powerset decisions follow the input (speech, pauses, overlaps, speaker changes
+that differ between recordings; silence gives "nobody speaks"). Its turns are much choppier than a
+trained model's; the third local speaker and overlaps are rare, as in real conversations.
 
 Checkpoint file names avoid "wespeaker", "speechbrain" and "nvidia": pyannote routes strings containing
 them to third-party loaders (the ``$model/embedding`` entry becomes a dict, which is never routed).
@@ -73,16 +75,17 @@ def build_tiny_pyannote_pipeline(directory: Path, *, embedding: EmbeddingKind = 
     directory = Path(directory)
     for sub in ("segmentation", "embedding", "plda"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        _save_checkpoint(_segmentation_model(), directory / "segmentation" / "pytorch_model.bin")
+        _save_checkpoint(_segmentation_model(rng), directory / "segmentation" / "pytorch_model.bin")
         _save_checkpoint(_embedding_model(embedding), directory / "embedding" / "pytorch_model.bin")
-    _write_plda(directory / "plda", np.random.default_rng(seed))
+    _write_plda(directory / "plda", rng)
     (directory / "config.yaml").write_text(CONFIG_YAML.format(version=pyannote.audio.__version__), encoding="utf-8")
     return directory
 
 
-def _segmentation_model() -> torch.nn.Module:
+def _segmentation_model(rng: np.random.Generator) -> torch.nn.Module:
     from pyannote.audio.core.task import Problem, Resolution, Specifications
     from pyannote.audio.models.segmentation import PyanNet
 
@@ -102,12 +105,69 @@ def _segmentation_model() -> torch.nn.Module:
         permutation_invariant=True,
     )
     model.build()
-    with torch.no_grad():
-        # Default init gives near-constant logits (argmax = one class everywhere). Larger classifier
-        # weights make the per-frame argmax depend on the LSTM state, i.e. on the audio.
-        model.classifier.weight.mul_(40.0)
-        model.classifier.bias.zero_()
+    model.eval()
+    _make_segmentation_follow_input(model, rng)
     return model
+
+
+# How often each powerset class ({}, {1}, {2}, {3}, {1,2}, {1,3}, {2,3}) wins on the calibration
+# signal: mostly one speaker at a time, a third speaker and overlaps rare, as in real conversations.
+POWERSET_PRIORS = torch.tensor([0.2, 0.35, 0.3, 0.05, 0.07, 0.02, 0.01])
+
+
+def _make_segmentation_follow_input(model: Any, rng: np.random.Generator) -> None:
+    """Default init gives one powerset class everywhere whatever the audio (the 4-layer LSTM damps its
+    input to near-constant states). Larger input weights make the states follow the audio; the classifier
+    is then centred and scaled on a synthetic calibration signal, its biases set so the classes win about
+    as often as ``POWERSET_PRIORS``, and silence made to come out as "nobody speaks"."""
+    import torch.nn.functional as F
+    from einops import rearrange
+
+    calibration = torch.from_numpy(np.stack([_synthetic_voice(rng) for _ in range(8)]))[:, None]
+    silence = torch.zeros(1, 1, calibration.shape[-1])
+    with torch.no_grad():
+        for name, parameter in model.lstm.named_parameters():
+            if name.startswith("weight_ih"):
+                parameter.mul_(8.0)
+        for linear in model.linear:
+            linear.weight.mul_(4.0)
+
+        def hidden(waveforms: torch.Tensor) -> torch.Tensor:
+            outputs, _ = model.lstm(rearrange(model.sincnet(waveforms), "b f t -> b t f"))
+            for linear in model.linear:
+                outputs = F.leaky_relu(linear(outputs))
+            return outputs.reshape(-1, outputs.shape[-1])
+
+        states, silent_states = hidden(calibration), hidden(silence)
+        weight = model.classifier.weight
+        weight.mul_(3.0 / float((states @ weight.T).std(0).mean()))
+        bias = -(states @ weight.T).mean(0)
+        for _ in range(50):
+            wins = torch.bincount((states @ weight.T + bias).argmax(-1), minlength=len(POWERSET_PRIORS))
+            bias += 0.5 * torch.log((POWERSET_PRIORS + 1e-3) / (wins / len(states) + 1e-3))
+        silent_logits = silent_states @ weight.T + bias
+        bias[0] += max(0.0, float((silent_logits[:, 1:].max(1).values - silent_logits[:, 0]).max()) + 1.0)
+        # rounded so that last-bit differences between machines' matmuls do not change the weights
+        weight.copy_(torch.round(weight * 1e4) / 1e4)
+        model.classifier.bias.copy_(torch.round(bias * 1e3) / 1e3)
+
+
+def _synthetic_voice(rng: np.random.Generator, seconds: float = SEGMENTATION_DURATION) -> np.ndarray:
+    """Voiced bursts (harmonics of a random pitch + breath noise) separated by pauses."""
+    sample_rate = 16000
+    total = int(seconds * sample_rate)
+    out = np.zeros(total, dtype=np.float32)
+    start = 0
+    while start < total:
+        length = min(int(rng.uniform(0.2, 1.5) * sample_rate), total - start)
+        if rng.random() < 0.7:
+            t = np.arange(length) / sample_rate
+            pitch = rng.uniform(90.0, 250.0)
+            voice = sum(np.sin(2 * np.pi * pitch * k * t + rng.uniform(0, 2 * np.pi)) / k for k in range(1, 8))
+            voice = voice + 0.3 * rng.standard_normal(length)
+            out[start : start + length] = 0.1 * voice * np.hanning(length)
+        start += length
+    return out
 
 
 def _embedding_model(kind: EmbeddingKind) -> torch.nn.Module:
@@ -120,7 +180,7 @@ def _embedding_model(kind: EmbeddingKind) -> torch.nn.Module:
     else:
         from pyannote.audio.models.embedding import XVectorMFCC
 
-        model = XVectorMFCC(dimension=EMBEDDING_DIMENSION)
+        model = XVectorMFCC(mfcc={"melkwargs": {"n_mels": 64}}, dimension=EMBEDDING_DIMENSION)
     model.specifications = Specifications(
         problem=Problem.REPRESENTATION, resolution=Resolution.CHUNK, duration=SEGMENTATION_DURATION
     )

@@ -15,23 +15,29 @@ architecture's dimensions (:data:`ARCHITECTURES`) costs what the real one costs:
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 # Whisper's language tokens, in its own order (ids 50259…50357).
-WHISPER_LANGUAGES = (
+_LANGUAGE_LIST = (
     "en zh de es ru ko fr ja pt tr pl ca nl ar sv it id hi fi vi he uk el ms cs ro da hu ta no th ur hr bg "
     "lt la mi ml cy sk te fa lv bn sr az sl kn et mk br eu is hy ne mn bs kk sq sw gl mr pa si km sn yo so "
     "af oc ka be tg sd gu am yi lo uz fo ht ps tk nn mt sa lb my bo tl mg as tt haw ln ha ba jw su"
-).split()
+)
+WHISPER_LANGUAGES = tuple(_LANGUAGE_LIST.split())
 
 TEXT_TOKENS = 50257  # ids 0…50256; <|endoftext|> follows
 TIMESTAMPS = 1501  # <|0.00|> … <|30.00|>
 DEFAULT_PHRASE = "hello from the tiny whisper model"
+
+Normal = Callable[..., np.ndarray]  # (*shape, scale=) -> random float32 array
 
 
 @dataclass(frozen=True)
@@ -159,7 +165,7 @@ def build_tiny_whisper(directory: Path, *, architecture: str | Dimensions = "tes
         index["<|notimestamps|>"]: word_ids[0],
         ts(0.0): word_ids[0],
     }
-    for here, following in zip(word_ids, word_ids[1:], strict=False):
+    for here, following in itertools.pairwise(word_ids):
         chain[here] = following
     chain[word_ids[-1]] = ts(end_timestamp)
     chain[ts(end_timestamp)] = index["<|endoftext|>"]
@@ -227,7 +233,7 @@ def build_tiny_whisper(directory: Path, *, architecture: str | Dimensions = "tes
     return directory
 
 
-def _fill_attention(attention: object, d: int, normal: object, *, fused: int, silent: bool = False) -> None:
+def _fill_attention(attention: Any, d: int, normal: Normal, *, fused: int, silent: bool = False) -> None:
     """Self-attention: fused QKV in, output projection out (zero when ``silent``)."""
     attention.layer_norm.gamma = np.ones(d, np.float32)
     attention.layer_norm.beta = np.zeros(d, np.float32)
@@ -237,7 +243,7 @@ def _fill_attention(attention: object, d: int, normal: object, *, fused: int, si
     attention.linear[1].bias = np.zeros(d, np.float32)
 
 
-def _fill_cross_attention(attention: object, d: int, normal: object) -> None:
+def _fill_cross_attention(attention: Any, d: int, normal: Normal) -> None:
     """Cross-attention: Q, fused KV, output (zero: the text must not depend on the audio). Q and K stay
     random so word-timestamp alignment (which reads these attention weights) has something to read."""
     attention.layer_norm.gamma = np.ones(d, np.float32)
@@ -250,7 +256,7 @@ def _fill_cross_attention(attention: object, d: int, normal: object) -> None:
     attention.linear[2].bias = np.zeros(d, np.float32)
 
 
-def _fill_ffn(ffn: object, d: int, normal: object, *, silent: bool = False) -> None:
+def _fill_ffn(ffn: Any, d: int, normal: Normal, *, silent: bool = False) -> None:
     ffn.layer_norm.gamma = np.ones(d, np.float32)
     ffn.layer_norm.beta = np.zeros(d, np.float32)
     ffn.linear_0.weight = normal(4 * d, d)

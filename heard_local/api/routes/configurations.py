@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 
 from heard_local.api.deps import CallerDep, EngineDep
+from heard_local.api.openapi import errors
 from heard_local.domain import ConfigurationInput, ConfigurationUpdate
 
-router = APIRouter(tags=["configurations"])
+router = APIRouter(tags=["configurations"], responses=errors(404, 409))
 
 
 @router.get("/configurations", summary="List configurations")

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from heard_local.api.deps import CallerDep, EngineDep
+from heard_local.api.openapi import MAX_OFFSET, errors
 
-router = APIRouter(tags=["customers"])
+router = APIRouter(tags=["customers"], responses=errors(404))
 
 
 @router.get("/customers", summary="List customers")
@@ -17,7 +18,7 @@ def list_customers(
     _caller: CallerDep,
     search: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     customers, total = engine.list_customers(search=search, limit=limit, offset=offset)
     return {"customers": [c.model_dump(mode="json") for c in customers], "total": total, "limit": limit,

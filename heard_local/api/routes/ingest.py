@@ -1,35 +1,50 @@
-"""Ingestion: audio (a URL or an uploaded file) and text transcripts; job status."""
+"""Ingestion: audio (an audio_url as JSON, or an audio_file uploaded as multipart) and text
+transcripts; job status. Both ingest endpoints answer 202 once the job is stored."""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from heard_local.api.deps import CallerDep, EngineDep
+from heard_local.api.idempotency import IdempotencyKey, accepted, request_hash
+from heard_local.api.openapi import errors
+from heard_local.api.security import Caller
+from heard_local.api.uploads import FILE_FIELD, receive_upload
 from heard_local.domain import AudioUrlIngest, IngestMetadata, TranscriptIngest
 from heard_local.domain.validation import parse
-from heard_local.errors import FileTooLargeError, ValidationError
+from heard_local.engine import Engine
+from heard_local.errors import ValidationError
 
 router = APIRouter(tags=["ingestion"])
 
-_ACCEPTED = {"description": "Accepted: the job is queued", "content": {"application/json": {"example": {
-    "job_id": "job_abc123", "status": "processing", "estimated_duration_seconds": 45}}}}
+_ONE_OF = "One of audio_url (JSON) or audio_file (multipart/form-data) is required"
+_ACCEPTED = {"description": "Accepted: the job is stored and queued", "content": {"application/json": {
+    "example": {"job_id": "job_abc123", "status": "processing", "estimated_duration_seconds": 45},
+    "schema": {"type": "object", "required": ["job_id", "status", "estimated_duration_seconds"], "properties": {
+        "job_id": {"type": "string"},
+        "status": {"type": "string", "enum": ["processing", "completed", "failed"]},
+        "estimated_duration_seconds": {"type": "integer"},
+        "transcription_id": {"type": "string"},
+        "duplicate": {"type": "boolean", "description": "The same content was already submitted"},
+    }},
+}}}
 _AUDIO_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": AudioUrlIngest.model_json_schema()},
+            # AudioUrlIngest is added to the components by heard_local.api.openapi.install_schema.
+            "application/json": {"schema": {"$ref": "#/components/schemas/AudioUrlIngest"}},
             "multipart/form-data": {"schema": {
                 "type": "object",
-                "required": ["audio_file"],
+                "required": [FILE_FIELD],
                 "properties": {
-                    "audio_file": {"type": "string", "format": "binary"},
+                    FILE_FIELD: {"type": "string", "format": "binary",
+                                 "description": "wav, mp3, flac, m4a, webm or ogg (recognised by content)"},
                     "metadata": {"type": "string", "description": "The metadata object as a JSON string"},
                     "configuration_id": {"type": "string"},
                 },
@@ -39,47 +54,53 @@ _AUDIO_BODY: dict[str, Any] = {
 }
 
 
-@router.post("/ingest/transcript", status_code=202, responses={202: _ACCEPTED},
+@router.post("/ingest/transcript", status_code=202, responses={202: _ACCEPTED, **errors(404, 409, 422)},
              summary="Submit a text transcript (skip transcription)")
-def ingest_transcript(body: TranscriptIngest, engine: EngineDep, _caller: CallerDep) -> JSONResponse:
-    submission = engine.submit_transcript(body)
-    return JSONResponse(submission.to_api(), status_code=202)
+def ingest_transcript(body: TranscriptIngest, engine: EngineDep, caller: CallerDep,
+                      idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    fingerprint = request_hash("ingest/transcript", body.model_dump(mode="json"))
+    return accepted(engine, caller, idempotency_key, fingerprint, lambda: engine.submit_transcript(body))
 
 
-@router.post("/ingest/audio", status_code=202, responses={202: _ACCEPTED}, openapi_extra=_AUDIO_BODY,
-             summary="Submit an audio file (multipart audio_file) or an audio_url (JSON)")
-async def ingest_audio(request: Request, engine: EngineDep, _caller: CallerDep) -> JSONResponse:
+@router.post("/ingest/audio", status_code=202, responses={202: _ACCEPTED, **errors(404, 409, 415, 422)},
+             openapi_extra=_AUDIO_BODY, summary="Submit an audio file (multipart audio_file) or an audio_url (JSON)")
+async def ingest_audio(request: Request, engine: EngineDep, caller: CallerDep,
+                       idempotency_key: IdempotencyKey = None) -> JSONResponse:
     content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        return await _ingest_upload(request, engine)
-    if content_type.startswith("application/json") or not content_type:
-        try:
-            data = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ValidationError("The request body is not valid JSON", field="body") from None
-        if not isinstance(data, dict) or "audio_url" not in data:
-            raise ValidationError("One of audio_url (JSON) or audio_file (multipart/form-data) is required",
-                                  field="audio_url")
-        url_request = parse(AudioUrlIngest, data)
-        submission = engine.submit_audio_url(url_request)
-        return JSONResponse(submission.to_api(), status_code=202)
-    raise ValidationError("Send JSON with audio_url or multipart/form-data with audio_file", field="content-type")
+    if content_type.lower().startswith("multipart/form-data"):
+        return await _ingest_upload(request, content_type, engine, caller, idempotency_key)
+    if content_type.lower().startswith("application/json") or not content_type:
+        return await _ingest_url(request, engine, caller, idempotency_key)
+    raise ValidationError("Send JSON with audio_url, or multipart/form-data with audio_file", field="content-type")
 
 
-async def _ingest_upload(request: Request, engine: EngineDep) -> JSONResponse:
-    limit = engine.settings.max_upload_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + 1024 * 1024:
-        raise FileTooLargeError(f"Audio exceeds the maximum size ({limit // (1024 * 1024)} MB)", field="audio_file")
-    form = await request.form(max_part_size=limit)
+async def _ingest_url(request: Request, engine: Engine, caller: Caller, key: str | None) -> JSONResponse:
     try:
-        upload = form.get("audio_file")
-        if upload is None or isinstance(upload, str):
-            raise ValidationError("One of audio_url (JSON) or audio_file (multipart/form-data) is required",
-                                  field="audio_file")
-        raw_metadata = form.get("metadata")
-        metadata: dict[str, Any] = {}
-        if isinstance(raw_metadata, str) and raw_metadata.strip():
+        data = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValidationError("The request body is not valid JSON", field="body") from None
+    if not isinstance(data, dict):
+        raise ValidationError("The request body must be a JSON object", field="body")
+    if FILE_FIELD in data:
+        raise ValidationError("audio_file must be uploaded as multipart/form-data", field=FILE_FIELD)
+    if "audio_url" not in data:
+        raise ValidationError(_ONE_OF, field="audio_url")
+    body = parse(AudioUrlIngest, data)
+    fingerprint = request_hash("ingest/audio_url", body.model_dump(mode="json"))
+    return await run_in_threadpool(accepted, engine, caller, key, fingerprint,
+                                   lambda: engine.submit_audio_url(body))
+
+
+async def _ingest_upload(request: Request, content_type: str, engine: Engine, caller: Caller,
+                         key: str | None) -> JSONResponse:
+    upload = await receive_upload(content_type, request.stream(), engine.settings.media_dir,
+                                  engine.settings.max_upload_bytes)
+    try:
+        if upload.path is None:
+            raise ValidationError(_ONE_OF, field=FILE_FIELD)
+        raw_metadata = upload.fields.get("metadata", "").strip()
+        metadata: Any = {}
+        if raw_metadata:
             try:
                 metadata = json.loads(raw_metadata)
             except json.JSONDecodeError:
@@ -87,34 +108,24 @@ async def _ingest_upload(request: Request, engine: EngineDep) -> JSONResponse:
             if not isinstance(metadata, dict):
                 raise ValidationError("metadata must be a JSON object", field="metadata")
         meta = parse(IngestMetadata, metadata, prefix="metadata")
-        configuration = form.get("configuration_id")
-        fd, tmp_name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=engine.settings.media_dir)
-        tmp = Path(tmp_name)
-        try:
-            size = 0
-            with os.fdopen(fd, "wb") as out:
-                while chunk := await upload.read(1 << 20):
-                    size += len(chunk)
-                    if size > limit:
-                        raise FileTooLargeError(f"Audio exceeds the maximum size ({limit // (1024 * 1024)} MB)",
-                                                field="audio_file")
-                    out.write(chunk)
-            submission = engine.submit_audio_file(
-                tmp, metadata=meta, configuration=configuration if isinstance(configuration, str) else None,
-                original_name=upload.filename, move=True,
-            )
-        finally:
-            tmp.unlink(missing_ok=True)
+        configuration = upload.fields.get("configuration_id") or None
+        fingerprint = request_hash("ingest/audio_file", upload.sha256, meta.model_dump(mode="json"), configuration)
+        path, filename = upload.path, upload.filename
+
+        def submit() -> Any:
+            return engine.submit_audio_file(path, metadata=meta, configuration=configuration,
+                                            original_name=filename, move=True)
+
+        return await run_in_threadpool(accepted, engine, caller, key, fingerprint, submit)
     finally:
-        await form.close()
-    return JSONResponse(submission.to_api(), status_code=202)
+        upload.discard()  # moved into the media store on success; removed on any failure
 
 
-@router.get("/ingest/jobs/{job_id}", summary="Status of an ingestion job")
+@router.get("/ingest/jobs/{job_id}", summary="Status of an ingestion job", responses=errors(404))
 def job_status(job_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
     return engine.job_view(job_id)
 
 
-@router.get("/jobs/{job_id}", summary="Status of an ingestion job (alias)")
+@router.get("/jobs/{job_id}", summary="Status of an ingestion job (alias)", responses=errors(404))
 def job_status_alias(job_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
     return engine.job_view(job_id)

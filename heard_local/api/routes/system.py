@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from heard_local import __version__
 from heard_local.api.deps import CallerDep, EngineDep
+from heard_local.api.openapi import errors
 from heard_local.api.security import require_admin
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"], responses=errors(404))
 
 
 class KeyCreate(BaseModel):
@@ -44,6 +45,8 @@ def list_keys(engine: EngineDep, caller: CallerDep) -> dict[str, Any]:
 
 
 @router.delete("/keys/{key_id}", summary="Revoke an API key (admin)")
-def revoke_key(key_id: str, engine: EngineDep, caller: CallerDep) -> dict[str, Any]:
+def revoke_key(key_id: str, request: Request, engine: EngineDep, caller: CallerDep) -> dict[str, Any]:
     require_admin(caller)
-    return engine.revoke_api_key(key_id).model_dump(mode="json")
+    revoked = engine.revoke_api_key(key_id)
+    request.app.state.key_cache.forget(revoked.key_id)
+    return revoked.model_dump(mode="json")

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from heard_local.api.deps import CallerDep, EngineDep
+from heard_local.api.openapi import MAX_OFFSET, errors
 from heard_local.domain import TranscriptionGroup, TranscriptionStatus
 from heard_local.store import TranscriptionFilter
 
-router = APIRouter(tags=["transcriptions"])
+router = APIRouter(tags=["transcriptions"], responses=errors(404, 409))
 
 
 class GroupUpdate(BaseModel):
@@ -49,7 +50,7 @@ def list_transcriptions(
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     page = engine.list_transcriptions(
         TranscriptionFilter(configuration_id=configuration_id, status=status, group=group, language=language,

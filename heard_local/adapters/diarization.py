@@ -1,0 +1,88 @@
+"""Choosing how to tell speakers apart, per recording.
+
+1. A multi-channel call recording with one party per channel: the channels say who spoke (exact, no
+   model, nearly free).
+2. Otherwise the configured pyannote pipeline (loaded on first need, kept while the engine keeps this
+   diarizer).
+3. No pipeline configured, or it cannot be loaded: one speaker, with a warning saying why, rather
+   than failing a transcription that is otherwise fine.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from heard_local.adapters.channels import ChannelDiarizer, analyse_channels
+from heard_local.config import Settings
+from heard_local.errors import ModelUnavailableError
+from heard_local.pipeline.progress import ProgressHook
+from heard_local.pipeline.protocols import DiarizationResult, DiarizeOptions, Diarizer, SpeakerTurn, Waveform
+
+log = logging.getLogger(__name__)
+
+SINGLE_SPEAKER = "speaker"
+
+
+def single_speaker(waveform: Waveform, warning: str | None = None) -> DiarizationResult:
+    return DiarizationResult(turns=[SpeakerTurn(0.0, waveform.duration, SINGLE_SPEAKER)], method="single",
+                             warnings=[warning] if warning else [])
+
+
+class AutoDiarizer:
+    """:class:`heard_local.pipeline.protocols.Diarizer` that picks a method per recording."""
+
+    def __init__(self, model: str | None, token: str | None = None, device: str = "auto"):
+        self.model = model or None
+        self.token = token
+        self.device = device
+        self.channels = ChannelDiarizer()
+        self._speaker_model: Diarizer | None = None
+        self.load_error: str | None = None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            model, self._speaker_model = self._speaker_model, None
+        close = getattr(model, "close", None)
+        if callable(close):
+            close()
+
+    def diarize(self, waveform: Waveform, options: DiarizeOptions, hook: ProgressHook) -> DiarizationResult:
+        if options.num_speakers == 1 or options.max_speakers == 1:
+            return single_speaker(waveform)
+        if waveform.channels > 1:
+            analysis = analyse_channels(waveform)
+            log.info("channel analysis: %s", analysis.reason)
+            if analysis.separate:
+                return self.channels.diarize(waveform, options, hook)
+        if self.model is None:
+            return single_speaker(waveform, "Speaker diarization is turned off (HEARD_DIARIZATION_MODEL is empty), "
+                                            "so the whole recording is attributed to one speaker.")
+        try:
+            model = self.speaker_model()
+        except ModelUnavailableError as exc:
+            return single_speaker(waveform, f"Speakers were not told apart: {exc} The whole recording is "
+                                            "attributed to one speaker.")
+        return model.diarize(waveform, options, hook)
+
+    def speaker_model(self) -> Diarizer:
+        """The pyannote diarizer, loaded on first use (a failed load is retried on the next recording)."""
+        with self._lock:
+            if self._speaker_model is None:
+                from heard_local.adapters.pyannote import PyannoteDiarizer
+
+                try:
+                    self._speaker_model = PyannoteDiarizer(self.model, self.token, device=self.device)
+                except ModelUnavailableError as exc:
+                    self.load_error = str(exc)
+                    log.warning("diarization model unavailable: %s", exc)
+                    raise
+                self.load_error = None
+            return self._speaker_model
+
+
+def build_diarizer(settings: Settings) -> AutoDiarizer:
+    """The engine's diarizer (see :mod:`heard_local.engine.models`)."""
+    device = settings.whisper_device if settings.whisper_device in ("cpu", "cuda") else "auto"
+    return AutoDiarizer(settings.diarization_model, settings.hf_token, device=device)

@@ -1,0 +1,173 @@
+"""Transcription with faster-whisper (CTranslate2): the only module that imports it.
+
+The model is named (``small``, ``large-v3``, ``distil-large-v3``… downloaded once where there is
+internet) or a local CTranslate2 directory (``HEARD_WHISPER_MODEL=/models/whisper-small``). It is loaded
+once per engine by :class:`heard_local.engine.models.ModelManager` and reused across jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from heard_local.config import Settings
+from heard_local.errors import ModelUnavailableError
+from heard_local.pipeline.progress import ProgressHook
+from heard_local.pipeline.protocols import AsrResult, AsrSegment, TranscribeOptions, Waveform, Word
+
+log = logging.getLogger(__name__)
+
+# Recordings at least this long go through BatchedInferencePipeline: it decodes several VAD chunks
+# at once (faster on CPU and GPU), but it drops conditioning on previous text, which helps short
+# recordings little and costs nothing to keep for them.
+BATCHED_MIN_SECONDS = 45.0
+# Whisper's prompt holds at most 223 tokens; vocabulary beyond ~this many characters is cut.
+MAX_HOTWORD_CHARS = 600
+# Whisper's own guard against text invented in long silences (seconds), used by sequential decoding.
+HALLUCINATION_SILENCE_SECONDS = 2.0
+# Silero VAD (shipped inside faster-whisper, runs offline) for sequential decoding: faster-whisper's
+# defaults, which pad speech generously so no word is cut (on pyannote's sample.wav it keeps all of the
+# annotated speech). Batched decoding uses faster-whisper's own chunking settings.
+VAD_PARAMETERS: dict[str, float] = {"threshold": 0.5, "min_silence_duration_ms": 2000, "speech_pad_ms": 400}
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import ctranslate2
+
+    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+
+def resolve_compute_type(compute_type: str, device: str) -> str:
+    """``auto``: int8 on CPU (4× smaller, ~2× faster, near-identical accuracy), float16 on GPU."""
+    if compute_type != "auto":
+        return compute_type
+    import ctranslate2
+
+    supported = ctranslate2.get_supported_compute_types(device)
+    for candidate in (("int8",) if device == "cpu" else ("float16", "int8_float16", "int8")):
+        if candidate in supported:
+            return candidate
+    return "default"
+
+
+def hotwords_for(vocabulary: list[str]) -> str | None:
+    """The configuration's vocabulary as a Whisper hint: comma-separated, cut to fit the prompt."""
+    text = ""
+    for term in vocabulary:
+        candidate = f"{text}, {term}" if text else term
+        if len(candidate) > MAX_HOTWORD_CHARS:
+            break
+        text = candidate
+    return text or None
+
+
+class WhisperTranscriber:
+    """:class:`heard_local.pipeline.protocols.Transcriber` on faster-whisper."""
+
+    def __init__(self, settings: Settings):
+        self.model_name = settings.whisper_model
+        self.device = resolve_device(settings.whisper_device)
+        self.compute_type = resolve_compute_type(settings.whisper_compute_type, self.device)
+        self.batch_size = settings.whisper_batch_size
+        self.model = _load_model(self.model_name, self.device, self.compute_type, settings.hf_token)
+        self._batched: Any = None
+
+    def close(self) -> None:
+        self._batched = None
+        self.model = None
+
+    def transcribe(self, waveform: Waveform, options: TranscribeOptions, hook: ProgressHook) -> AsrResult:
+        audio = waveform.mono
+        duration = waveform.duration
+        hook("transcribe", completed=0.0, total=duration)
+        common: dict[str, Any] = {
+            "language": options.language,
+            "word_timestamps": True,
+            "vad_filter": True,
+            "hotwords": hotwords_for(options.vocabulary),
+        }
+        if self.uses_batched(duration):
+            segments, info = self._batched_pipeline().transcribe(audio, batch_size=self.batch_size, **common)
+        else:
+            segments, info = self.model.transcribe(audio, vad_parameters=dict(VAD_PARAMETERS),
+                                                   hallucination_silence_threshold=HALLUCINATION_SILENCE_SECONDS,
+                                                   **common)
+        result: list[AsrSegment] = []
+        for segment in segments:  # a generator: decoding happens as we iterate
+            result.append(_segment(segment))
+            hook("transcribe", completed=min(float(segment.end), duration), total=duration)
+        hook("transcribe", completed=duration, total=duration)
+        return AsrResult(language=info.language, segments=result,
+                         language_probability=float(info.language_probability))
+
+    def uses_batched(self, duration: float) -> bool:
+        return self.batch_size > 1 and duration >= BATCHED_MIN_SECONDS
+
+    def _batched_pipeline(self) -> Any:
+        if self._batched is None:
+            from faster_whisper import BatchedInferencePipeline
+
+            self._batched = BatchedInferencePipeline(self.model)
+        return self._batched
+
+
+def speech_regions(waveform: Waveform) -> list[tuple[float, float]]:
+    """(start, end) seconds of speech as the sequential transcriber's VAD sees it."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    found = get_speech_timestamps(waveform.mono, VadOptions(**VAD_PARAMETERS))
+    return [(t["start"] / waveform.sample_rate, t["end"] / waveform.sample_rate) for t in found]
+
+
+def _load_model(name: str, device: str, compute_type: str, token: str | None) -> Any:
+    try:
+        from faster_whisper import WhisperModel
+    except ImportError as exc:
+        raise ModelUnavailableError(f"faster-whisper is not installed ({exc}); reinstall heard-local.") from None
+    source = _model_source(name)
+    try:
+        return WhisperModel(source, device=device, compute_type=compute_type, cpu_threads=cpu_count(),
+                            use_auth_token=token or None)
+    except Exception as exc:  # huggingface_hub, ctranslate2 and OS errors all mean "cannot load"
+        if Path(source).is_dir():
+            hint = "the directory is not a valid CTranslate2 Whisper model"
+        else:
+            hint = ("it is not downloaded yet and could not be fetched (no internet?). Run heard-local once with "
+                    "internet access to download it, or set HEARD_WHISPER_MODEL to a local CTranslate2 model "
+                    "directory")
+        raise ModelUnavailableError(f"Whisper model {name!r} could not be loaded: {hint} "
+                                    f"({type(exc).__name__}: {exc}).") from None
+
+
+def _model_source(name: str) -> str:
+    """A local directory, or a model name / hub id for faster-whisper to download."""
+    local = Path(name).expanduser()
+    if local.is_dir():
+        return str(local)
+    # 'small' and 'Systran/faster-whisper-small' are names; '/models/x', './x', 'a/b/c' are paths.
+    if name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name:
+        raise ModelUnavailableError(
+            f"Whisper model directory {local} does not exist. Set HEARD_WHISPER_MODEL to a CTranslate2 "
+            "model directory or to a model name such as 'small'.")
+    return name
+
+
+def _segment(segment: Any) -> AsrSegment:
+    words = [Word(start=float(w.start), end=float(w.end), text=w.word, probability=float(w.probability))
+             for w in (segment.words or [])]
+    return AsrSegment(
+        start=float(segment.start), end=float(segment.end), text=segment.text, words=words,
+        no_speech_prob=float(segment.no_speech_prob), avg_logprob=float(segment.avg_logprob),
+        compression_ratio=float(segment.compression_ratio),
+    )

@@ -1,0 +1,65 @@
+"""The engine's side of the audio stage: which models, which options, then the pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from heard_local.config import Settings
+from heard_local.domain import Configuration
+from heard_local.domain.languages import DETECT
+from heard_local.domain.metadata import IngestMetadata
+from heard_local.engine.models import ModelManager
+from heard_local.pipeline.audio import conversation_from_waveform
+from heard_local.pipeline.progress import ProgressHook
+from heard_local.pipeline.protocols import ConversationResult, DiarizeOptions, TranscribeOptions
+
+
+def transcribe_options(configuration: Configuration, metadata: IngestMetadata) -> TranscribeOptions:
+    language = metadata.language if metadata.language and metadata.language != DETECT else None
+    return TranscribeOptions(language=language, vocabulary=list(configuration.vocabulary))
+
+
+def diarize_options(metadata: IngestMetadata) -> DiarizeOptions:
+    return DiarizeOptions(num_speakers=metadata.num_speakers, min_speakers=metadata.min_speakers,
+                          max_speakers=metadata.max_speakers, agent_name=metadata.agent_name,
+                          agent_channel=agent_channel(metadata))
+
+
+def agent_channel(metadata: IngestMetadata) -> int | None:
+    """``agent_channel`` (an extra metadata key): 0/"left" or 1/"right"; None when absent or unclear."""
+    value: Any = (metadata.model_extra or {}).get("agent_channel")
+    if isinstance(value, str):
+        value = {"left": 0, "right": 1}.get(value.strip().lower(), value.strip())
+    try:
+        channel = int(value)
+    except (TypeError, ValueError):
+        return None
+    return channel if 0 <= channel < 8 else None
+
+
+def run_audio_stage(*, path: Path, configuration: Configuration, metadata: IngestMetadata, models: ModelManager,
+                    settings: Settings, hook: ProgressHook) -> ConversationResult:
+    """Decode first (a corrupt file fails before any model is loaded), then transcribe and diarize."""
+    from heard_local.adapters.audio_decode import PyAvDecoder
+
+    hook("decode", completed=0, total=1)
+    waveform = PyAvDecoder().decode(path)
+    hook("decode", completed=1, total=1)
+    hook("load_models", completed=0, total=1)
+    transcriber = models.transcriber.acquire()
+    try:
+        diarizer = models.diarizer.acquire()
+    except BaseException:
+        models.transcriber.release()
+        raise
+    hook("load_models", completed=1, total=1)
+    try:
+        return conversation_from_waveform(
+            waveform, transcriber=transcriber, diarizer=diarizer,
+            transcribe_options=transcribe_options(configuration, metadata),
+            diarize_options=diarize_options(metadata), hook=hook,
+        )
+    finally:
+        models.diarizer.release()
+        models.transcriber.release()

@@ -1,0 +1,140 @@
+"""Alignment: the transcriber's timed words + the diarizer's speaker turns -> speaker-labelled segments.
+
+Each word goes to the turn it overlaps most (a word in a gap between turns goes to the nearest turn);
+consecutive words of one speaker form a segment, which also ends at a long pause or, once long, at the
+end of a sentence, so segments stay readable. Speakers are renumbered SPEAKER_00, SPEAKER_01… in order
+of first appearance; a turn in which no word falls leaves no trace.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Any
+
+from heard_local.domain import Segment
+from heard_local.domain.transcription import speaker_id
+from heard_local.pipeline.protocols import AsrSegment, SpeakerTurn, Word
+
+# A pause this long starts a new segment even when the same person goes on.
+PAUSE_SECONDS = 2.0
+# A segment this long ends at the next sentence end…
+SOFT_MAX_SECONDS = 30.0
+# …and at the next word once this long, sentence end or not.
+HARD_MAX_SECONDS = 60.0
+_SENTENCE_END = (".", "?", "!", "。", "？", "！", "…")
+
+
+@dataclass
+class Alignment:
+    segments: list[Segment]
+    words: list[list[dict[str, Any]]]
+    # SPEAKER_xx -> the diarizer's label it came from.
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def roles(self, by_label: dict[str, str]) -> dict[str, str]:
+        """The diarizer's roles (by its labels) under the new speaker ids."""
+        return {new: by_label[old] for new, old in self.labels.items() if old in by_label}
+
+
+class _TurnIndex:
+    """Turns sorted by start, for overlap queries without scanning every turn per word."""
+
+    def __init__(self, turns: list[SpeakerTurn]):
+        self.turns = sorted((t for t in turns if t.end > t.start), key=lambda t: (t.start, t.end))
+        self.starts = [t.start for t in self.turns]
+        # Running maximum of ends (and which turn has it): lets a backwards scan stop early, and finds
+        # the turn that ended last before a gap.
+        self.max_end: list[float] = []
+        self.max_end_turn: list[int] = []
+        for i, turn in enumerate(self.turns):
+            if not self.max_end or turn.end > self.max_end[-1]:
+                self.max_end.append(turn.end)
+                self.max_end_turn.append(i)
+            else:
+                self.max_end.append(self.max_end[-1])
+                self.max_end_turn.append(self.max_end_turn[-1])
+
+    def speaker_for(self, start: float, end: float) -> str | None:
+        if not self.turns:
+            return None
+        best: SpeakerTurn | None = None
+        best_overlap = 0.0
+        j = bisect.bisect_left(self.starts, end) - 1  # turns[0..j] start before the word ends
+        while j >= 0 and self.max_end[j] > start:
+            turn = self.turns[j]
+            overlap = min(end, turn.end) - max(start, turn.start)
+            # ties go to the earlier-starting turn (visited later in this backwards walk)
+            if overlap > 0 and overlap >= best_overlap:
+                best, best_overlap = turn, overlap
+            j -= 1
+        if best is not None:
+            return best.speaker
+        return self._nearest(start, end)
+
+    def _nearest(self, start: float, end: float) -> str:
+        """For a word in a gap: the turn that ended last before it or the next one, whichever is closer."""
+        j = bisect.bisect_left(self.starts, end) - 1
+        before = self.turns[self.max_end_turn[j]] if j >= 0 else None
+        after = self.turns[j + 1] if j + 1 < len(self.turns) else None
+        if before is None:
+            return after.speaker  # type: ignore[union-attr]  # turns is not empty
+        if after is None or start - before.end <= after.start - end:
+            return before.speaker
+        return after.speaker
+
+
+def words_of(segments: list[AsrSegment]) -> list[Word]:
+    """Every word in time order; a segment without word timings counts as one word spanning it."""
+    words: list[Word] = []
+    for segment in segments:
+        if segment.words:
+            words.extend(w for w in segment.words if w.text.strip())
+        elif segment.text.strip():
+            words.append(Word(start=segment.start, end=segment.end, text=segment.text, probability=1.0))
+    words.sort(key=lambda w: (w.start, w.end))
+    return words
+
+
+def assign_speakers(words: list[Word], turns: list[SpeakerTurn], default: str = "speaker") -> list[str]:
+    """The diarizer label of each word (``default`` when there are no turns at all)."""
+    index = _TurnIndex(turns)
+    return [index.speaker_for(w.start, max(w.end, w.start)) or default for w in words]
+
+
+def align(segments: list[AsrSegment], turns: list[SpeakerTurn]) -> Alignment:
+    words = words_of(segments)
+    labels = assign_speakers(words, turns)
+    groups: list[tuple[str, list[Word]]] = []
+    for word, label in zip(words, labels, strict=True):
+        if groups and groups[-1][0] == label and not _breaks(groups[-1][1], word):
+            groups[-1][1].append(word)
+        else:
+            groups.append((label, [word]))
+
+    numbering: dict[str, str] = {}
+    result = Alignment(segments=[], words=[])
+    for label, group in groups:
+        speaker = numbering.setdefault(label, speaker_id(len(numbering)))
+        result.segments.append(Segment(text=_join(group), speaker=speaker, start=round(group[0].start, 3),
+                                       end=round(max(w.end for w in group), 3)))
+        result.words.append([{"start": round(w.start, 3), "end": round(w.end, 3), "word": w.text,
+                              "probability": round(w.probability, 4)} for w in group])
+    result.labels = {new: old for old, new in numbering.items()}
+    return result
+
+
+def _breaks(group: list[Word], word: Word) -> bool:
+    """Whether ``word`` starts a new segment although its speaker did not change."""
+    last = group[-1]
+    if word.start - last.end >= PAUSE_SECONDS:
+        return True
+    length = last.end - group[0].start
+    if length >= HARD_MAX_SECONDS:
+        return True
+    return length >= SOFT_MAX_SECONDS and last.text.rstrip().endswith(_SENTENCE_END)
+
+
+def _join(words: list[Word]) -> str:
+    """Whisper words carry their own leading spaces (none in languages written without them)."""
+    return "".join(w.text for w in words).strip()

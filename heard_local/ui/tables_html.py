@@ -1,0 +1,116 @@
+"""HTML tables: the transcriptions list and the customers list. Pure functions of engine results."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from heard_local.domain import Customer
+from heard_local.ui.format import (
+    badge,
+    date_text,
+    duration_text,
+    empty_state,
+    esc,
+    group_badge,
+    language_text,
+    relative_time,
+    status_badge,
+    table,
+)
+
+CHANNEL_LABELS = {"voice": "Voice call", "meeting": "Meeting", "chat": "Chat", "email": "Email"}
+KIND_LABELS = {"audio": "Recording", "transcript": "Transcript"}
+
+
+def _open_link(transcription_id: str, text: str) -> str:
+    return (f'<a class="hl-link" href="?t={esc(quote(transcription_id, safe=""))}" '
+            f'data-open="{esc(transcription_id)}">{esc(text)}</a>')
+
+
+def row_title(item: dict[str, Any]) -> str:
+    return item.get("name") or f"Conversation {str(item['transcription_id'])[:8]}"
+
+
+def render_transcriptions(items: list[dict[str, Any]], customers: dict[str, Customer] | None = None, *,
+                          selectable: bool = True) -> str:
+    """The list as a table; ``items`` are ``engine.list_transcriptions(...).items``."""
+    if not items:
+        return empty_state("No conversations match", "Change the filters, or add conversations in the "
+                                                      "“Add conversations” tab.")
+    customers = customers or {}
+    check_head = ['<input type="checkbox" class="hl-check-all" aria-label="Select all on this page">'] \
+        if selectable else []
+    head = [*check_head, "Conversation", "Status", "Review", "Configuration", "Customer", "Language", "Duration",
+            "Received"]
+    rows = []
+    for item in items:
+        tid = str(item["transcription_id"])
+        customer = customers.get(item.get("customer_id") or "")
+        customer_html = '<span class="hl-muted">—</span>'
+        if customer is not None:
+            who = customer.name or (customer.phones[0] if customer.phones else "") or (
+                customer.emails[0] if customer.emails else "Customer")
+            customer_html = (f'<a class="hl-link" href="#" data-customer="{esc(customer.customer_id)}">'
+                             f"{esc(who)}</a>")
+        llm = ""
+        if item.get("llm_status") == "pending":
+            llm = " " + badge("LLM pending", "warning", title="Extraction/summary waits for Ollama")
+        sub_bits = [CHANNEL_LABELS.get(str(item.get("channel") or ""), ""), KIND_LABELS.get(str(item.get("kind")), "")]
+        if item.get("status") == "FAILED" and item.get("error_message"):
+            sub_bits = [str(item["error_message"])[:120]]
+        check = (f'<td class="hl-col-check"><input type="checkbox" class="hl-row-check" value="{esc(tid)}" '
+                 f'aria-label="Select"></td>') if selectable else ""
+        rows.append(
+            f'<tr data-id="{esc(tid)}">{check}'
+            f'<td><div class="hl-row-title">{_open_link(tid, row_title(item))}{llm}</div>'
+            f'<div class="hl-row-sub">{esc(" · ".join(b for b in sub_bits if b))}</div></td>'
+            f"<td>{status_badge(item.get('status'))}</td>"
+            f"<td>{group_badge(item.get('group'))}</td>"
+            f"<td>{esc(item.get('configuration_tag') or '')}</td>"
+            f"<td>{customer_html}</td>"
+            f"<td>{esc(language_text(item.get('language')))}</td>"
+            f'<td class="hl-num">{esc(duration_text(item.get("duration")) if item.get("duration") else "—")}</td>'
+            f'<td title="{esc(date_text(item.get("created_at")))}">{esc(relative_time(item.get("created_at")))}</td>'
+            "</tr>"
+        )
+    return table(head, rows, elem_id="hl-list-table", numeric={len(head) - 2})
+
+
+def page_text(total: int, offset: int, limit: int) -> str:
+    if total == 0:
+        return "0 conversations"
+    last = min(total, offset + limit)
+    return f"{offset + 1}–{last} of {total} conversation{'s' if total != 1 else ''}"
+
+
+def customer_label(customer: Customer) -> str:
+    return customer.name or (customer.phones[0] if customer.phones else "") or (
+        customer.emails[0] if customer.emails else f"Customer {customer.customer_id[:8]}")
+
+
+def render_customers(customers: list[Customer]) -> str:
+    if not customers:
+        return empty_state("No customers yet", "Customers are recognised from the phone number or email given "
+                                               "with a conversation.")
+    rows = []
+    for customer in customers:
+        contact = " · ".join([*customer.phones, *customer.emails])
+        rows.append(
+            f'<tr data-id="{esc(customer.customer_id)}">'
+            f'<td><div class="hl-row-title"><a class="hl-link" href="#" data-customer="{esc(customer.customer_id)}">'
+            f'{esc(customer_label(customer))}</a></div><div class="hl-row-sub">{esc(contact)}</div></td>'
+            f'<td class="hl-num">{customer.conversation_count}</td>'
+            f"<td>{esc(relative_time(customer.last_seen_at))}</td></tr>"
+        )
+    return table(["Customer", "Conversations", "Last seen"], rows, elem_id="hl-customers-table", numeric={1})
+
+
+def render_customer_card(customer: Customer) -> str:
+    facts = [("Phone", ", ".join(customer.phones) or "—"), ("Email", ", ".join(customer.emails) or "—"),
+             ("Conversations", str(customer.conversation_count)), ("First seen", date_text(customer.created_at)),
+             ("Last seen", date_text(customer.last_seen_at))]
+    facts_html = "".join(f'<div class="hl-fact"><span class="hl-fact-label">{esc(k)}</span>'
+                         f'<span class="hl-fact-value">{esc(v)}</span></div>' for k, v in facts)
+    return (f'<div class="hl-card hl-header"><h2 class="hl-title">{esc(customer_label(customer))}</h2>'
+            f'<div class="hl-facts">{facts_html}</div></div>')

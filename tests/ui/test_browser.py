@@ -1,0 +1,319 @@
+"""The web UI in a real browser (headless Chromium) against a real ``heard-local serve``.
+
+Each test arranges what it needs itself (through the UI, or over the HTTP API when the UI part is not
+what it checks), so any one of them can run alone. Screenshots of every main view are written to
+artifacts/ui/.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import shared_data_path
+from tests.ui.conftest import screenshot
+from tests.ui.harness import (
+    FIELD_ANSWERS,
+    SUPPORT_FIELDS,
+    UiServer,
+    api_client,
+    ensure_configuration,
+    ingest_transcript,
+    support_transcript,
+    wait_for_job,
+)
+
+pytestmark = pytest.mark.browser
+
+SUPPORT = "Support calls"
+
+
+def expect(target: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(target)
+
+
+def open_ui(page: Any, server: UiServer, query: str = "") -> None:
+    page.goto(server.url + "/" + query)
+    page.wait_for_selector(".hl-brand-name")
+
+
+def go_to(page: Any, tab: str) -> None:
+    page.locator(f"#hl-tab-{tab}-button").click()
+
+
+def textbox(page: Any, elem_id: str) -> Any:
+    return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
+
+
+def choose(page: Any, elem_id: str, option: str) -> None:
+    page.locator(f"#{elem_id} input").first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def toast_text(page: Any) -> str:
+    toasts = page.locator(".toast-body, [data-testid='toast-body']")
+    expect(toasts.first).to_be_visible()
+    return " ".join(toasts.all_inner_texts())
+
+
+def assert_clean(page: Any) -> None:
+    """Nothing left the machine, and no script broke."""
+    assert page.watch.external_requests == [], page.watch.external_requests
+    assert page.watch.console_errors == [], page.watch.console_errors
+
+
+# --- the views -----------------------------------------------------------------------------------------------
+
+
+def test_every_view_opens_without_errors_or_network_access(page: Any, ui_server: UiServer) -> None:
+    open_ui(page, ui_server)
+    expect(page.locator("#hl-jobs")).to_contain_text("Nothing in the queue")
+    screenshot(page, "01-add-conversations-empty")
+    for tab, marker in [("transcriptions", "#hl-list"), ("transcript", "#hl-transcript-empty"),
+                        ("configurations", "#hl-config-overview"), ("analytics", "#hl-analytics-config"),
+                        ("customers", "#hl-customers"), ("settings", "#hl-status")]:
+        go_to(page, tab)
+        expect(page.locator(marker)).to_be_visible()
+    expect(page.locator("#hl-status")).to_contain_text("Running")  # the scripted Ollama answers
+    expect(page.locator("#hl-status")).to_contain_text("Watch folders")
+    assert_clean(page)
+
+
+def test_create_a_configuration_with_fields_and_see_limits_explained(page: Any, ui_server: UiServer) -> None:
+    open_ui(page, ui_server)
+    go_to(page, "configurations")
+    page.locator("#hl-config-new").click()
+    textbox(page, "hl-config-tag").fill("Sales calls")
+    page.locator("#hl-config-summary input").check()
+    textbox(page, "hl-config-vocabulary").fill("Northwind\nTCK")
+
+    def put(row: int, column: int, text: str) -> None:
+        page.locator(f'#hl-config-fields [data-testid="cell-{row}-{column}"]').dblclick()
+        page.keyboard.press("Control+a")
+        page.keyboard.type(text)
+        page.keyboard.press("Enter")
+
+    put(0, 0, "9lives")  # not an identifier: the engine's message must reach the user as is
+    put(0, 1, "string")
+    put(0, 2, "A ticket number")
+    page.locator("#hl-config-save").click()
+    message = toast_text(page)
+    assert "must start with a letter" in message
+    assert "Traceback" not in message
+    put(0, 0, "ticket_id")
+    page.locator("#hl-config-examples").click()
+    expect(page.locator('#hl-config-fields [data-testid="cell-2-0"]')).to_contain_text("issue_resolved")
+    page.locator("#hl-config-save").click()
+    expect(page.locator("#hl-config-message")).to_contain_text("Created “Sales calls”")
+    expect(page.locator("#hl-config-message .hl-secret")).to_contain_text("whsec_")
+    expect(page.locator("#hl-config-overview")).to_contain_text("ticket_id, sentiment, issue_resolved")
+    screenshot(page, "05-configurations")
+
+    with api_client(ui_server) as api:
+        stored = next(c for c in api.get("/configurations").json()["configurations"] if c["tag"] == "Sales calls")
+    assert [f["name"] for f in stored["extraction_fields"]] == ["ticket_id", "sentiment", "issue_resolved"]
+    assert stored["vocabulary"] == ["Northwind", "TCK"]
+    assert stored["summary"] is True
+    # The new configuration is offered where conversations are added, without reloading the page.
+    go_to(page, "ingest")
+    page.locator("#hl-ingest-config input").first.click()
+    expect(page.get_by_role("option", name="Sales calls", exact=True)).to_be_visible()
+    assert_clean(page)
+
+
+def test_paste_a_transcript_and_upload_a_recording_and_watch_them_complete(page: Any, ui_server: UiServer) -> None:
+    recording = shared_data_path("faster-whisper", "stereo_diarization.wav")
+    with api_client(ui_server) as api:
+        ensure_configuration(api, SUPPORT, SUPPORT_FIELDS, summary=True)
+    open_ui(page, ui_server)
+    choose(page, "hl-ingest-config", SUPPORT)
+    page.get_by_role("tab", name="Paste transcript").click()
+    textbox(page, "hl-transcript-input").fill(support_transcript("Jane Whitfield"))
+    page.locator("#hl-ingest-details").click()
+    textbox(page, "hl-ingest-name").fill("Declined card — Jane")
+    textbox(page, "hl-ingest-customer").fill("Jane Doe")
+    textbox(page, "hl-ingest-phone").fill("+1 415 555 0100")
+    page.locator("#hl-submit").click()
+    expect(page.locator("#hl-ingest-result")).to_contain_text("Pasted transcript: queued")
+
+    page.get_by_role("tab", name="Upload recordings").click()
+    page.locator("#hl-upload input[type=file]").set_input_files(str(recording))
+    expect(page.locator("#hl-upload")).to_contain_text("stereo_diarization.wav")
+    textbox(page, "hl-ingest-name").fill("Stereo call recording")
+    page.locator("#hl-submit").click()
+    expect(page.locator("#hl-ingest-result")).to_contain_text("stereo_diarization.wav: queued")
+    screenshot(page, "02-add-conversations-processing")
+
+    for title in ("Declined card — Jane", "Stereo call recording"):
+        card = page.locator(".hl-job", has_text=title)
+        expect(card).to_have_attribute("data-state", "COMPLETED", timeout=90_000)
+        states = card.locator(".hl-stage").evaluate_all("nodes => nodes.map(n => n.dataset.state)")
+        assert states and set(states) == {"done"}, (title, states)
+    audio_card = page.locator(".hl-job", has_text="Stereo call recording")
+    stages = audio_card.locator(".hl-stage").evaluate_all("nodes => nodes.map(n => n.dataset.stage)")
+    assert stages[:3] == ["decode", "transcribe", "diarize"]
+    screenshot(page, "03-add-conversations-completed")
+
+    # Both are in the list, and the full-text search finds the transcript by what was said.
+    go_to(page, "transcriptions")
+    expect(page.locator("#hl-list")).to_contain_text("Stereo call recording")
+    textbox(page, "hl-search").fill("goodbye jane whitfield")
+    textbox(page, "hl-search").press("Enter")
+    expect(page.locator("#hl-list tbody tr")).to_have_count(1)
+    expect(page.locator("#hl-list")).to_contain_text("Declined card — Jane")
+    assert_clean(page)
+
+
+def test_transcript_view_seeks_highlights_evidence_and_keeps_a_renamed_speaker(page: Any,
+                                                                                 ui_server: UiServer) -> None:
+    with api_client(ui_server) as api:
+        configuration_id = ensure_configuration(api, SUPPORT, SUPPORT_FIELDS, summary=True)
+        transcription_id = ingest_transcript(api, configuration_id, "Rename me", customer_name="Jane Doe",
+                                             customer_phone="+1 415 555 0100")
+    open_ui(page, ui_server, f"?t={transcription_id}")
+    conversation = page.locator("#hl-conversation")
+    expect(conversation.locator(".hl-seg").first).to_be_visible()
+    expect(page.locator("#hl-transcript-header")).to_contain_text("Rename me")
+    # Speakers in distinct colours, in order of appearance.
+    classes = conversation.locator(".hl-seg").evaluate_all("nodes => nodes.slice(0, 2).map(n => n.className)")
+    assert re.search(r"hl-spk-0\b", classes[0]) and re.search(r"hl-spk-1\b", classes[1]), classes
+    # Extracted fields with their evidence quotes highlighted in the conversation.
+    fields = page.locator("#hl-fields")
+    expect(fields).to_contain_text("TCK-4821")
+    expect(fields).to_contain_text("NEUTRAL")
+    marks = conversation.locator("mark.hl-evidence").all_inner_texts()
+    assert FIELD_ANSWERS["ticket_id"][1] in marks
+    expect(page.locator("#hl-summary")).to_contain_text("replacement")
+    screenshot(page, "04-transcript")
+
+    choose(page, "hl-speaker-pick", "Agent (SPEAKER_00)")
+    textbox(page, "hl-speaker-name").fill("Sarah (agent)")
+    textbox(page, "hl-speaker-name").press("Enter")
+    expect(conversation.locator(".hl-seg").first.locator(".hl-speaker")).to_have_text("Sarah (agent)")
+    page.reload()
+    expect(page.locator("#hl-conversation .hl-seg").first.locator(".hl-speaker")).to_have_text("Sarah (agent)")
+    expect(page.locator("#hl-speakers")).to_contain_text("Sarah (agent)")
+
+    # Downloads carry the new name.
+    with page.expect_download() as download:
+        page.locator("#hl-transcript-header a.hl-download", has_text="Text").click()
+    text = Path(download.value.path()).read_text()
+    assert text.splitlines()[0].startswith("Sarah (agent): Thank you for calling Northwind Bank")
+    with api_client(ui_server) as api:
+        stored = api.get(f"/transcriptions/{transcription_id}").json()
+    assert stored["details"]["speakers"]["SPEAKER_00"]["name"] == "Sarah (agent)"
+    assert_clean(page)
+
+
+def test_recording_plays_from_the_segment_clicked(page: Any, ui_server: UiServer) -> None:
+    recording = shared_data_path("faster-whisper", "stereo_diarization.wav")
+    with api_client(ui_server) as api:
+        with recording.open("rb") as handle:
+            answer = api.post("/ingest/audio", files={"audio_file": (recording.name, handle, "audio/wav")},
+                              data={"metadata": '{"name": "Seek test"}'})
+        answer.raise_for_status()
+        transcription_id = answer.json()["transcription_id"]
+        assert wait_for_job(api, answer.json()["job_id"])["status"] == "completed"
+    open_ui(page, ui_server, f"?t={transcription_id}")
+    player = page.locator("#hl-audio")
+    expect(player).to_be_attached()
+    page.wait_for_function("document.getElementById('hl-audio').readyState >= 1")
+    segment = page.locator("#hl-conversation .hl-seg[data-start]").last
+    start = float(segment.get_attribute("data-start") or "0")
+    segment.click()
+    position = page.evaluate("document.getElementById('hl-audio').currentTime")
+    assert position >= start - 0.05, (position, start)
+    assert_clean(page)
+
+
+def test_bulk_review_group_change(page: Any, ui_server: UiServer) -> None:
+    with api_client(ui_server) as api:
+        configuration_id = ensure_configuration(api, SUPPORT, SUPPORT_FIELDS, summary=True)
+        first = ingest_transcript(api, configuration_id, "Bulk one", text="Agent: Hello there.\nCustomer: Bulk one.")
+        second = ingest_transcript(api, configuration_id, "Bulk two", text="Agent: Hello again.\nCustomer: Bulk two.")
+    open_ui(page, ui_server)
+    go_to(page, "transcriptions")
+    textbox(page, "hl-search").fill("Bulk")
+    textbox(page, "hl-search").press("Enter")
+    expect(page.locator("#hl-list tbody tr")).to_have_count(2)
+    page.locator("#hl-list .hl-check-all").check()
+    choose(page, "hl-bulk-group", "Under review")
+    page.locator("#hl-bulk-apply").click()
+    expect(page.locator("#hl-list")).to_contain_text("Under review")
+    screenshot(page, "06-conversations")
+    with api_client(ui_server) as api:
+        groups = {api.get(f"/transcriptions/{i}").json()["group"] for i in (first, second)}
+    assert groups == {"UNDER_REVIEW"}
+    assert_clean(page)
+
+
+def test_analytics_plots_render_with_the_written_analysis(page: Any, ui_server: UiServer) -> None:
+    with api_client(ui_server) as api:
+        configuration_id = ensure_configuration(api, SUPPORT, SUPPORT_FIELDS, summary=True)
+        ingest_transcript(api, configuration_id, "Analytics sample")
+    open_ui(page, ui_server)
+    go_to(page, "analytics")
+    choose(page, "hl-analytics-config", SUPPORT)
+    expect(page.locator("#hl-kpis")).to_contain_text("Conversations")
+    for plot in ("#hl-plot-volume", "#hl-plot-languages", "#hl-plot-field"):
+        # Vega draws the bars as SVG paths or on a canvas; either way, something is drawn.
+        expect(page.locator(f"{plot} canvas, {plot} svg .mark-rect path, {plot} svg path").first).to_be_attached()
+    expect(page.locator("#hl-field-table")).to_contain_text("sentiment")
+    expect(page.locator("#hl-narrative")).to_contain_text("Notify customers by SMS", timeout=30_000)
+    screenshot(page, "07-analytics")
+    assert_clean(page)
+
+
+def test_customers_and_api_keys(page: Any, ui_server: UiServer) -> None:
+    with api_client(ui_server) as api:
+        configuration_id = ensure_configuration(api, SUPPORT, SUPPORT_FIELDS, summary=True)
+        ingest_transcript(api, configuration_id, "Customer history", customer_name="Rita Customer",
+                          customer_email="rita@example.com")
+    open_ui(page, ui_server)
+    go_to(page, "customers")
+    row = page.locator("#hl-customers tbody tr", has_text="Rita Customer")
+    expect(row).to_contain_text("rita@example.com")
+    row.locator("a[data-customer]").click()
+    expect(page.locator("#hl-customer-detail")).to_contain_text("Customer history")
+    screenshot(page, "08-customers")
+    page.locator("#hl-customer-detail a[data-open]").first.click()
+    expect(page.locator("#hl-transcript-header")).to_contain_text("Customer history")
+
+    go_to(page, "settings")
+    textbox(page, "hl-key-name").fill("CRM integration")
+    page.locator("#hl-key-create").click()
+    key = textbox(page, "hl-new-key")
+    expect(key).to_have_value(re.compile(r"^sk_local_"))
+    secret = key.input_value()
+    expect(page.locator("#hl-keys")).to_contain_text("CRM integration")
+    screenshot(page, "09-settings")
+    assert httpx.get(ui_server.url + "/api/v1/configurations", headers={"X-API-Key": secret}).status_code == 200
+    page.locator("#hl-key-revoke-pick input").first.click()
+    page.get_by_role("option", name=re.compile(r"^CRM integration")).click()
+    page.locator("#hl-key-revoke").click()
+    expect(page.locator("#hl-keys")).to_contain_text("Revoked")
+    assert httpx.get(ui_server.url + "/api/v1/configurations", headers={"X-API-Key": secret}).status_code == 401
+    assert_clean(page)
+
+
+def test_a_bad_file_gets_a_readable_message(page: Any, ui_server: UiServer, tmp_path: Path) -> None:
+    fake = tmp_path / "notes.wav"
+    fake.write_text("this is not audio at all " * 20)
+    open_ui(page, ui_server)
+    page.locator("#hl-upload input[type=file]").set_input_files(str(fake))
+    expect(page.locator("#hl-upload")).to_contain_text("notes.wav")
+    page.locator("#hl-submit").click()
+    result = page.locator("#hl-ingest-result")
+    expect(result).to_contain_text("notes.wav: Audio format not recognized")
+    assert "Traceback" not in result.inner_text()
+    page.locator("#hl-upload input[type=file]").set_input_files([])
+    page.locator("#hl-submit").click()  # nothing to submit
+    assert "Add a recording" in toast_text(page)
+    assert_clean(page)
+
