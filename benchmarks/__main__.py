@@ -23,7 +23,7 @@ os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.result import Result, format_table  # noqa: E402
+from benchmarks.result import Result, format_table
 
 
 def available() -> list[str]:

@@ -16,8 +16,8 @@ from benchmarks.large_store import open_filled
 from benchmarks.result import Result
 from heard_local.engine import Engine
 from heard_local.engine.snapshots import snapshot_is_current
-from heard_local.exports.access import LocalExports
 from heard_local.exports.fields_csv import to_csv
+from heard_local.local_client import LocalClient
 from heard_local.notebook import Heard
 
 NAME = "exports"
@@ -54,7 +54,7 @@ def _measure(transcriptions: int, segments_per: int) -> list[Result]:
             check_s, current = _timed(lambda: snapshot_is_current(engine.store, engine.settings.export_dir))
             assert current, "a fresh snapshot must count as current"
             csv_s, text = _timed(lambda: to_csv(engine.export_fields()))
-            session = Heard(mode="local", settings=engine.settings, client=None, exports=LocalExports(engine))
+            session = Heard(mode="local", settings=engine.settings, client=LocalClient(engine))
             load_s, _ = _timed(lambda: (session.refresh(), len(session.segments), len(session.transcriptions)))
             session.close()
             megabytes = sum(p.stat().st_size for p in engine.settings.export_dir.glob("*.parquet")) / 1e6

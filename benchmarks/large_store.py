@@ -7,8 +7,9 @@ from pathlib import Path
 from heard_local.config import Settings
 from heard_local.engine import Engine
 
-WORDS = ("account card billing refund order delivery password upgrade cancel invoice payment plan "
-         "agent customer thanks please help issue problem working today tomorrow").split()
+WORDS = ("account", "card", "billing", "refund", "order", "delivery", "password", "upgrade", "cancel",
+         "invoice", "payment", "plan", "agent", "customer", "thanks", "please", "help", "issue", "problem",
+         "working", "today", "tomorrow")
 
 
 def fill(engine: Engine, *, transcriptions: int, segments_per: int) -> None:
@@ -30,7 +31,8 @@ def fill(engine: Engine, *, transcriptions: int, segments_per: int) -> None:
         cur.execute(f"""
             INSERT INTO segments (transcription_id, idx, speaker, text, start_s, end_s, words)
             SELECT 'bench-' || t.i, s.j, 'SPEAKER_0' || (s.j % 2),
-                   list_aggregate(list_transform(range(12), lambda k: {words}[1 + ((t.i * 31 + s.j * 7 + k * 13) % {len(WORDS)})]),
+                   list_aggregate(list_transform(range(12),
+                                                 lambda k: {words}[1 + ((t.i * 31 + s.j * 7 + k * 13) % {len(WORDS)})]),
                                   'string_agg', ' '),
                    s.j * 3.0, s.j * 3.0 + 2.5, NULL
             FROM range({transcriptions}) t(i), range({segments_per}) s(j)

@@ -14,6 +14,7 @@ times). Ingest calls take an ``idempotency_key`` so a retried submission never q
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -22,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from heard_local.engine.webhooks import verify as verify_webhook
+from heard_local.domain.webhook_signature import verify as verify_webhook
 from heard_local.errors import HeardError, InternalError, RateLimitedError, TransientError, error_from_code
 from heard_local.runtime import running_server
 
@@ -37,12 +38,12 @@ class HeardClient:
                                   transport=transport)
 
     @classmethod
-    def for_data_dir(cls, data_dir: Path | str) -> HeardClient | None:
+    def for_data_dir(cls, data_dir: Path | str, *, timeout: float = 60.0) -> HeardClient | None:
         """A client for the local server owning ``data_dir`` (admin rights), or None if none runs."""
         info = running_server(Path(data_dir))
         if info is None:
             return None
-        return cls(info.url, api_key=info.admin_token)
+        return cls(info.url, api_key=info.admin_token, timeout=timeout)
 
     def close(self) -> None:
         self._http.close()
@@ -72,6 +73,17 @@ class HeardClient:
                 raise error
             time.sleep(_retry_after(response, error))
         raise AssertionError("unreachable")
+
+    def _raw(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One call whose body is not JSON (CSV, Parquet); errors still come back as heard-local's types."""
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise TransientError(f"heard-local at {self.base_url} is not reachable ({exc}). Is "
+                                 "`heard-local serve` running?") from None
+        if response.status_code >= 400:
+            raise _error_from_response(response)
+        return response
 
     # --- ingestion --------------------------------------------------------------------------------
 
@@ -144,6 +156,53 @@ class HeardClient:
 
     def reprocess(self, transcription_id: str) -> dict[str, Any]:
         return self._request("POST", f"/transcriptions/{transcription_id}/reprocess")
+
+    def completed_transcription_ids(self) -> list[str]:
+        ids: list[str] = []
+        while True:
+            page = self.transcriptions(status="COMPLETED", limit=1000, offset=len(ids))
+            ids += [item["transcription_id"] for item in page["transcriptions"]]
+            if not page["transcriptions"] or len(ids) >= page["total"]:
+                return ids
+
+    # --- exports ----------------------------------------------------------------------------------
+
+    def fields_csv(self, configuration: str | None = None, *, layout: str = "wide", excel: bool = False) -> str:
+        """Extracted fields of completed conversations as CSV (see heard_local.exports.fields_csv)."""
+        params: dict[str, Any] = {"layout": layout, "excel": str(excel).lower()}
+        if configuration:
+            params["configuration"] = configuration
+        return self._raw("GET", "/exports/fields", params=params).content.decode("utf-8")
+
+    def refresh_parquet(self) -> dict[str, Any]:
+        """Bring the server's Parquet snapshot (the data directory's exports/) up to date; its manifest."""
+        return self._request("POST", "/exports/parquet")
+
+    def export_parquet(self, directory: Path | str) -> dict[str, Any]:
+        """A fresh snapshot, downloaded into ``directory`` (each file replaced atomically)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        manifest = self.refresh_parquet()
+        for name, table in manifest["tables"].items():
+            temp = directory / f".{table['file']}.download"
+            try:
+                with self._http.stream("GET", f"/exports/parquet/{name}") as response:
+                    if response.status_code >= 400:
+                        response.read()
+                        raise _error_from_response(response)
+                    with open(temp, "wb") as handle:
+                        for chunk in response.iter_bytes():
+                            handle.write(chunk)
+            except httpx.TransportError as exc:
+                temp.unlink(missing_ok=True)
+                raise TransientError(f"Downloading {name}.parquet from {self.base_url} failed ({exc})") from None
+            except BaseException:
+                temp.unlink(missing_ok=True)
+                raise
+            os.replace(temp, directory / table["file"])
+        manifest = {**manifest, "directory": str(directory.resolve())}
+        (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        return manifest
 
     # --- configurations, analytics, customers -----------------------------------------------------
 

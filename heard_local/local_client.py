@@ -14,6 +14,7 @@ from typing import Any
 
 from heard_local.domain import TranscriptionGroup, TranscriptionStatus
 from heard_local.engine import Engine
+from heard_local.exports.fields_csv import to_csv
 from heard_local.store import TranscriptionFilter
 
 
@@ -71,6 +72,26 @@ class LocalClient:
         transcription = self.engine.set_group(transcription_id, group)
         return {"transcription_id": transcription_id,
                 "group": transcription.group.value if transcription.group else None}
+
+    def rename_speaker(self, transcription_id: str, speaker: str, name: str | None) -> dict[str, Any]:
+        return self.engine.rename_speaker(transcription_id, speaker, name).to_api()
+
+    def completed_transcription_ids(self) -> list[str]:
+        ids: list[str] = []
+        while True:
+            page = self.transcriptions(status="COMPLETED", limit=1000, offset=len(ids))
+            ids += [item["transcription_id"] for item in page["transcriptions"]]
+            if not page["transcriptions"] or len(ids) >= page["total"]:
+                return ids
+
+    def fields_csv(self, configuration: str | None = None, *, layout: str = "wide", excel: bool = False) -> str:
+        return to_csv(self.engine.export_fields(configuration), layout=layout, excel=excel)
+
+    def refresh_parquet(self) -> dict[str, Any]:
+        return self.engine.export_parquet()
+
+    def export_parquet(self, directory: Path | str) -> dict[str, Any]:
+        return self.engine.export_parquet(Path(directory), force=True)
 
     def reprocess(self, transcription_id: str) -> dict[str, Any]:
         job = self.engine.reprocess(transcription_id)

@@ -36,7 +36,6 @@ from heard_local.config import Settings
 from heard_local.domain import Transcription, normalize_email, normalize_phone
 from heard_local.engine.snapshots import TABLE_NAMES, read_manifest
 from heard_local.errors import DataDirLockedError, NotFoundError, ValidationError
-from heard_local.exports.access import Exports, LocalExports, RemoteExports
 from heard_local.exports.transcript_formats import render
 
 log = logging.getLogger(__name__)
@@ -50,11 +49,10 @@ _local_sessions: dict[Path, Heard] = {}
 class Heard:
     """One data directory's conversations as DataFrames (see the module's documentation)."""
 
-    def __init__(self, *, mode: Mode, settings: Settings, client: Any, exports: Exports | None):
+    def __init__(self, *, mode: Mode, settings: Settings, client: Any):
         self.mode: Mode = mode
         self.settings = settings
-        self.client = client
-        self._exports = exports
+        self.client = client  # HeardClient (server mode), LocalClient (local mode) or None (snapshot)
         self._db = duckdb.connect()
         self._frames: dict[str, pd.DataFrame] = {}
         self.manifest: dict[str, Any] = {}
@@ -73,8 +71,8 @@ class Heard:
     def refresh(self) -> Heard:
         """Bring the Parquet snapshot up to date (not in ``snapshot`` mode) and re-read it."""
         self._require_open()
-        if self._exports is not None:
-            self.manifest = self._exports.refresh_parquet()
+        if self.client is not None:
+            self.manifest = self.client.refresh_parquet()
         else:
             manifest = read_manifest(self.export_dir)
             if manifest is None:
@@ -138,10 +136,10 @@ class Heard:
 
     def transcription(self, transcription_id: str) -> Transcription:
         """One transcription in the API's shape (as a pydantic model), fresh from the engine."""
-        if self._exports is None:
+        if self.client is None:
             raise ValidationError("Reading single transcriptions needs the engine or a running server; "
                                   "this session only has the Parquet snapshot.")
-        return self._exports.transcription(transcription_id)
+        return Transcription.model_validate(self.client.transcription(transcription_id))
 
     def transcript(self, transcription_id: str, fmt: str = "txt") -> str:
         """The transcript as txt (speaker-labelled), srt, vtt or json."""
@@ -188,8 +186,6 @@ class Heard:
         self._db.close()
         if self.client is not None:
             self.client.close()
-        if self._exports is not None:
-            self._exports.close()
         _local_sessions.pop(self.data_dir.resolve(), None)
 
     def __enter__(self) -> Heard:
@@ -221,10 +217,9 @@ def connect(data_dir: str | Path | None = None, *, settings: Settings | None = N
     if existing is not None and not existing.closed:
         return existing.refresh()
 
-    remote = RemoteExports.for_data_dir(settings.data_dir)
+    remote = HeardClient.for_data_dir(settings.data_dir, timeout=300.0)
     if remote is not None:
-        client = HeardClient.for_data_dir(settings.data_dir)
-        return Heard(mode="server", settings=settings, client=client, exports=remote).refresh()
+        return Heard(mode="server", settings=settings, client=remote).refresh()
 
     from heard_local.engine import Engine
     from heard_local.local_client import LocalClient
@@ -236,8 +231,8 @@ def connect(data_dir: str | Path | None = None, *, settings: Settings | None = N
             raise
         warnings.warn(f"{exc.message} Reading its last Parquet snapshot instead (read-only, may be stale).",
                       stacklevel=2)
-        return Heard(mode="snapshot", settings=settings, client=None, exports=None).refresh()
-    session = Heard(mode="local", settings=settings, client=LocalClient(engine), exports=LocalExports(engine))
+        return Heard(mode="snapshot", settings=settings, client=None).refresh()
+    session = Heard(mode="local", settings=settings, client=LocalClient(engine))
     _local_sessions[key] = session
     try:
         return session.refresh()

@@ -12,8 +12,8 @@ os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from heard_local.config import Settings  # noqa: E402
-from heard_local.engine import Engine  # noqa: E402
+from heard_local.config import Settings
+from heard_local.engine import Engine
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"

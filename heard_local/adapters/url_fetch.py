@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import certifi
 import httpcore
@@ -219,6 +219,12 @@ def check_url(url: str, policy: UrlPolicy) -> str:
             raise ValidationError(f"audio_url may not point to {reason}; {_PRIVATE_HINT}", field=FIELD,
                                   details={"address": str(address)})
     return target.url
+
+
+def url_file_name(url: str) -> str | None:
+    """The last path segment of ``url``, decoded ("call-recording.wav"), as a transcription's name."""
+    name = unquote(urlsplit(url).path.rstrip("/").rpartition("/")[2]).strip()
+    return name[:255] or None
 
 
 # --- fetching -------------------------------------------------------------------------------------

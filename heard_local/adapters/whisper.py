@@ -25,8 +25,6 @@ log = logging.getLogger(__name__)
 BATCHED_MIN_SECONDS = 45.0
 # Whisper's prompt holds at most 223 tokens; vocabulary beyond ~this many characters is cut.
 MAX_HOTWORD_CHARS = 600
-# Whisper's own guard against text invented in long silences (seconds), used by sequential decoding.
-HALLUCINATION_SILENCE_SECONDS = 2.0
 # Silero VAD (shipped inside faster-whisper, runs offline) for sequential decoding: faster-whisper's
 # defaults, which pad speech generously so no word is cut (on pyannote's sample.wav it keeps all of the
 # annotated speech). Batched decoding uses faster-whisper's own chunking settings.
@@ -81,10 +79,8 @@ class WhisperTranscriber:
         self.compute_type = resolve_compute_type(settings.whisper_compute_type, self.device)
         self.batch_size = settings.whisper_batch_size
         self.model = _load_model(self.model_name, self.device, self.compute_type, settings.hf_token)
-        self._batched: Any = None
 
     def close(self) -> None:
-        self._batched = None
         self.model = None
 
     def transcribe(self, waveform: Waveform, options: TranscribeOptions, hook: ProgressHook) -> AsrResult:
@@ -98,11 +94,16 @@ class WhisperTranscriber:
             "hotwords": hotwords_for(options.vocabulary),
         }
         if self.uses_batched(duration):
-            segments, info = self._batched_pipeline().transcribe(audio, batch_size=self.batch_size, **common)
+            from faster_whisper import BatchedInferencePipeline
+
+            # a new (cheap) wrapper per call: it keeps per-recording state, and jobs may run in parallel
+            batched = BatchedInferencePipeline(self.model)
+            segments, info = batched.transcribe(audio, batch_size=self.batch_size, **common)
         else:
-            segments, info = self.model.transcribe(audio, vad_parameters=dict(VAD_PARAMETERS),
-                                                   hallucination_silence_threshold=HALLUCINATION_SILENCE_SECONDS,
-                                                   **common)
+            # faster-whisper's hallucination_silence_threshold is left off: VAD already removes silences
+            # over 2 s, and the guard in heard_local.pipeline.asr_guard drops what Whisper marks as
+            # non-speech; that heuristic judges word timings and re-decodes windows, costing time.
+            segments, info = self.model.transcribe(audio, vad_parameters=dict(VAD_PARAMETERS), **common)
         result: list[AsrSegment] = []
         for segment in segments:  # a generator: decoding happens as we iterate
             result.append(_segment(segment))
@@ -113,13 +114,6 @@ class WhisperTranscriber:
 
     def uses_batched(self, duration: float) -> bool:
         return self.batch_size > 1 and duration >= BATCHED_MIN_SECONDS
-
-    def _batched_pipeline(self) -> Any:
-        if self._batched is None:
-            from faster_whisper import BatchedInferencePipeline
-
-            self._batched = BatchedInferencePipeline(self.model)
-        return self._batched
 
 
 def speech_regions(waveform: Waveform) -> list[tuple[float, float]]:

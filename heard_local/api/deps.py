@@ -11,7 +11,8 @@ from heard_local.api.security import Caller, api_key_header, authenticate, known
 from heard_local.engine import Engine
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
+    # async: FastAPI runs plain-def dependencies in a worker thread, a hop this does not need.
     return request.app.state.engine
 
 

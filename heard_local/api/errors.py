@@ -15,13 +15,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from heard_local.errors import HeardError, RateLimitedError
+from heard_local.errors import HTTP_STATUS_BY_CODE, HeardError, RateLimitedError
 
 log = logging.getLogger(__name__)
 
-_HTTP_CODES = {400: "VALIDATION_ERROR", 401: "AUTH_ERROR", 403: "AUTH_ERROR", 404: "NOT_FOUND",
-               405: "VALIDATION_ERROR", 409: "CONFLICT", 413: "FILE_TOO_LARGE", 415: "UNSUPPORTED_FORMAT",
-               422: "VALIDATION_ERROR", 429: "RATE_LIMITED"}
+# Framework HTTP errors -> the contract's code (whose own status is then used: 403 -> 401, 422 -> 400).
+_HTTP_CODES = {400: "VALIDATION_ERROR", 401: "AUTH_ERROR", 403: "AUTH_ERROR", 404: "NOT_FOUND", 409: "CONFLICT",
+               413: "FILE_TOO_LARGE", 415: "UNSUPPORTED_FORMAT", 422: "VALIDATION_ERROR", 429: "RATE_LIMITED"}
 
 
 def envelope(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -60,13 +60,20 @@ def install_error_handlers(app: FastAPI) -> None:
                             status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(exc.status_code, "INTERNAL_ERROR" if exc.status_code >= 500 else "VALIDATION_ERROR")
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(getattr(exc, "headers", None) or {})
         message = exc.detail if isinstance(exc.detail, str) else "Request failed"
+        if exc.status_code == 405:
+            # Only the contract's codes and statuses: a method a path does not have is no endpoint.
+            allowed = headers.get("Allow") or headers.get("allow") or ""
+            return JSONResponse(envelope("NOT_FOUND", f"No endpoint {request.method} {request.url.path}; "
+                                         f"allowed: {allowed}", {"allowed": allowed}), status_code=404,
+                                headers=headers)
+        code = _HTTP_CODES.get(exc.status_code, "INTERNAL_ERROR" if exc.status_code >= 500 else "VALIDATION_ERROR")
         if exc.status_code == 404 and message == "Not Found":
             message = "No such endpoint"
-        status = exc.status_code if exc.status_code in _HTTP_CODES or exc.status_code >= 500 else 400
-        return JSONResponse(envelope(code, message), status_code=status, headers=getattr(exc, "headers", None))
+        status = 500 if code == "INTERNAL_ERROR" else HTTP_STATUS_BY_CODE[code]
+        return JSONResponse(envelope(code, message), status_code=status, headers=headers or None)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -31,15 +31,16 @@ def request_hash(operation: str, *parts: Any) -> str:
     return digest.hexdigest()
 
 
-def accepted(engine: Engine, caller: Caller, key: str | None, fingerprint: str,
+def accepted(engine: Engine, caller: Caller, key: str | None, fingerprint: Callable[[], str],
              submit: Callable[[], Submission]) -> JSONResponse:
-    """202 with the submission, run at most once per (API key, Idempotency-Key)."""
+    """202 with the submission, run at most once per (API key, Idempotency-Key). ``fingerprint`` is
+    only computed when a key was sent."""
     if key is None:
         return JSONResponse(submit().to_api(), status_code=202)
 
     def action() -> tuple[int, dict[str, Any]]:
         return 202, submit().to_api()
 
-    stored = engine.run_idempotent(f"{caller.key_id}:{key}", fingerprint, action)
+    stored = engine.run_idempotent(f"{caller.key_id}:{key}", fingerprint(), action)
     headers = {REPLAYED_HEADER: "true"} if stored.replayed else {}
     return JSONResponse(stored.body, status_code=stored.status, headers=headers)

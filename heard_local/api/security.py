@@ -85,13 +85,9 @@ def authenticate(request: Request, key: str | None) -> Caller:
     state = request.app.state
     api_key = state.engine.authenticate(key)
     caller = Caller(key_id=api_key.key_id, name=api_key.name)
-    state.key_cache.put(hash_key(api_key_value(key)), caller)
+    state.key_cache.put(hash_key(key or ""), caller)
     state.rate_limiter.check(caller.key_id)
     return caller
-
-
-def api_key_value(key: str | None) -> str:
-    return key or ""
 
 
 def require_admin(caller: Caller) -> None:

@@ -275,11 +275,13 @@ class Engine:
     def submit_audio_url(self, request: AudioUrlIngest | dict[str, Any]) -> Submission:
         """Queue an audio_url. Only the checks that need no network run here (scheme, shape, hosts that
         are private addresses); the worker resolves, re-checks and downloads it (SSRF-safe, capped)."""
-        from heard_local.adapters.url_fetch import UrlPolicy, check_url
+        from heard_local.adapters.url_fetch import UrlPolicy, check_url, url_file_name
 
         request = parse(AudioUrlIngest, request)
         url = check_url(request.audio_url, UrlPolicy.from_settings(self.settings))
         configuration = self.resolve_configuration(request.chosen_configuration)
+        if request.metadata.name is None:
+            request.metadata.name = url_file_name(url)
         return self._enqueue(
             kind=JobKind.AUDIO,
             configuration=configuration,

@@ -13,72 +13,22 @@ Signatures follow Standard Webhooks: ``webhook-signature: v1,<base64 HMAC-SHA256
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import logging
 import random
 import threading
-import time
 from datetime import timedelta
 
 import httpx
 
-from heard_local import __version__
 from heard_local.config import Settings
 from heard_local.domain.clock import utcnow
+from heard_local.domain.webhook_signature import signed_headers
 from heard_local.store import Store
 from heard_local.store.webhooks import Delivery
 
 log = logging.getLogger(__name__)
 
-SECRET_PREFIX = "whsec_"
 _LEASE_MARGIN_SECONDS = 10.0
-
-
-def secret_key(secret: str) -> bytes:
-    """The HMAC key of a ``whsec_…`` secret: its base64 part, decoded the way the Standard Webhooks
-    reference libraries decode it (padding optional). Secrets issued by early versions were url-safe
-    base64, which standard verifiers cannot read; those are still decoded (url-safe) so their
-    deliveries keep flowing, and the configuration should get a new secret."""
-    text = secret.removeprefix(SECRET_PREFIX)
-    try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except binascii.Error:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def sign(secret: str, message_id: str, timestamp: int, body: str) -> str:
-    """The ``webhook-signature`` header value for one delivery attempt."""
-    mac = hmac.new(secret_key(secret), f"{message_id}.{timestamp}.{body}".encode(), hashlib.sha256).digest()
-    return "v1," + base64.b64encode(mac).decode("ascii")
-
-
-def signed_headers(secret: str, message_id: str, body: str, timestamp: int | None = None) -> dict[str, str]:
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    return {
-        "content-type": "application/json",
-        "user-agent": f"heard-local/{__version__}",
-        "webhook-id": message_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, message_id, timestamp, body),
-    }
-
-
-def verify(secret: str, headers: dict[str, str], body: str | bytes, *, tolerance_seconds: int = 300) -> bool:
-    """Whether ``headers`` carry a valid signature of ``body`` made with ``secret`` within the time
-    tolerance (for receivers written in Python; any Standard Webhooks library works too)."""
-    lower = {k.lower(): v for k, v in headers.items()}
-    message_id, stamp, signatures = (lower.get("webhook-id"), lower.get("webhook-timestamp"),
-                                     lower.get("webhook-signature"))
-    if not (message_id and stamp and signatures and stamp.isdigit()):
-        return False
-    if abs(time.time() - int(stamp)) > tolerance_seconds:
-        return False
-    text = body.decode() if isinstance(body, bytes) else body
-    expected = sign(secret, message_id, int(stamp), text)
-    return any(hmac.compare_digest(expected, candidate) for candidate in signatures.split(" "))
 
 
 class WebhookDeliverer:

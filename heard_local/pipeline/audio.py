@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,22 +110,38 @@ def _transcribe_and_diarize(waveform: Waveform, transcriber: Transcriber, diariz
         finally:
             times.diarize = time.perf_counter() - started
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="heard-diarize") as pool:
-        pending = pool.submit(diarize)
-        started = time.perf_counter()
-        try:
-            asr = transcriber.transcribe(waveform, transcribe_options, ThrottledHook(hook))
-        except BaseException:
-            pending.cancel()  # if it has not started; otherwise leaving the block waits for it
-            raise
-        times.transcribe = time.perf_counter() - started
-        try:
-            diarization = pending.result()
-        except Exception as exc:  # a speaker model failing must not cost the user the transcript
-            log.exception("diarization failed; attributing the recording to one speaker")
-            diarization = _one_speaker(waveform, [f"Speaker diarization failed ({type(exc).__name__}: {exc}); "
-                                                  "the whole recording is attributed to one speaker."])
+    pending = _diarization_pool().submit(diarize)
+    started = time.perf_counter()
+    try:
+        asr = transcriber.transcribe(waveform, transcribe_options, ThrottledHook(hook))
+    except BaseException:
+        if not pending.cancel():  # already running: let it finish before the waveform goes away
+            wait([pending])
+        raise
+    times.transcribe = time.perf_counter() - started
+    try:
+        diarization = pending.result()
+    except Exception as exc:  # a speaker model failing must not cost the user the transcript
+        log.exception("diarization failed; attributing the recording to one speaker")
+        diarization = _one_speaker(waveform, [f"Speaker diarization failed ({type(exc).__name__}: {exc}); "
+                                              "the whole recording is attributed to one speaker."])
     return asr, diarization
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+# Concurrent audio jobs whose diarization can run at once (more wait for a thread, not for each other).
+_DIARIZATION_THREADS = 8
+
+
+def _diarization_pool() -> ThreadPoolExecutor:
+    """Long-lived threads for diarization: a thread per job would leave a database cursor behind per job
+    (progress is written from the thread that reports it)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=_DIARIZATION_THREADS, thread_name_prefix="heard-diarize")
+        return _pool
 
 
 def _one_speaker(waveform: Waveform, warnings: list[str]) -> DiarizationResult:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import secrets
 import uuid
 from typing import Any
 
 from heard_local.domain import MAX_CONFIGURATIONS, Configuration, ConfigurationInput
 from heard_local.domain.clock import from_db, to_db, utcnow
 from heard_local.domain.configuration import DEFAULT_CONFIGURATION_TAG
+from heard_local.domain.webhook_signature import new_secret
 from heard_local.errors import ConflictError, NotFoundError
 from heard_local.store.database import Database
 
@@ -19,11 +18,6 @@ _COLUMNS = (
     "configuration_id, client_id, tag, vocabulary, extraction_fields, webhooks, summary, "
     "summary_language, analytics_language, is_default, created_at, updated_at"
 )
-
-
-def new_webhook_secret() -> str:
-    # Standard Webhooks: "whsec_" + standard base64 of random bytes (url-safe base64 breaks verifiers).
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
 def _row_to_configuration(row: tuple[Any, ...]) -> Configuration:
@@ -96,7 +90,7 @@ class ConfigurationRepo:
                     details={"limit": MAX_CONFIGURATIONS},
                 )
             configuration_id = str(uuid.uuid4())
-            secret = new_webhook_secret()
+            secret = new_secret()
             now = to_db(utcnow())
             cur.execute(
                 "INSERT INTO configurations (configuration_id, client_id, tag, vocabulary, extraction_fields, "

@@ -25,6 +25,7 @@ MAX_KEY_LENGTH = 255
 _RESERVED = 0  # response_status of a key whose first request is still running
 _ABANDONED_SECONDS = 120.0
 _POLL_SECONDS = 0.01
+_PURGE_EVERY = 1000
 
 
 class IdempotencyMismatchError(ValidationError):
@@ -43,6 +44,7 @@ class StoredResponse:
 class IdempotencyRepo:
     def __init__(self, db: Database):
         self.db = db
+        self._reservations = 0
 
     def run_once(self, scope: str, request_hash: str, ttl_seconds: float,
                  action: Callable[[], tuple[int, dict[str, Any]]], *, wait_seconds: float = 30.0) -> StoredResponse:
@@ -88,6 +90,9 @@ class IdempotencyRepo:
                 "INSERT OR REPLACE INTO idempotency_keys (scope, request_hash, response_status, response_body, "
                 "created_at) VALUES (?, ?, ?, '{}', ?)", [scope, request_hash, _RESERVED, to_db(now)],
             )
+        self._reservations += 1
+        if self._reservations % _PURGE_EVERY == 0:  # keys nobody will retry any more
+            self.purge_expired(ttl_seconds)
         return None
 
     def _release(self, scope: str) -> None:
@@ -95,7 +100,8 @@ class IdempotencyRepo:
             cur.execute("DELETE FROM idempotency_keys WHERE scope = ? AND response_status = ?", [scope, _RESERVED])
 
     def purge_expired(self, ttl_seconds: float) -> int:
-        cutoff = to_db(utcnow() - timedelta(seconds=ttl_seconds))
+        """Forget answers older than ``ttl_seconds`` (reservations in progress are younger)."""
+        cutoff = to_db(utcnow() - timedelta(seconds=max(ttl_seconds, _ABANDONED_SECONDS)))
         with self.db.write() as cur:
             rows = cur.execute("DELETE FROM idempotency_keys WHERE created_at < ? RETURNING scope",
                                [cutoff]).fetchall()

@@ -26,6 +26,7 @@ from heard_local.ui.context import (
     TAB_TRANSCRIPTIONS,
     UiContext,
 )
+from heard_local.ui.errors import friendly
 from heard_local.ui.format import badge, esc
 from heard_local.ui.routes import install_routes
 from heard_local.ui.security import LocalOriginGuard, blocked_paths, private_upload_dir
@@ -112,6 +113,7 @@ def _wire(ctx: UiContext, demo: gr.Blocks, header: gr.HTML, show_transcript: Any
         load_outputs += outputs
     load_outputs += [ctx.current_id, ctx.tabs]
 
+    @friendly
     def on_load(request: gr.Request) -> tuple[Any, ...]:
         values: list[Any] = [appbar(ctx.engine)]
         for loader, outputs in ctx.loaders:
@@ -121,6 +123,8 @@ def _wire(ctx: UiContext, demo: gr.Blocks, header: gr.HTML, show_transcript: Any
         if wanted and _exists(ctx.engine, wanted):
             values += [wanted, gr.Tabs(selected=TAB_TRANSCRIPT)]
         else:
+            if wanted:
+                gr.Warning("The conversation in this link does not exist (any more).", duration=8)
             values += ["", gr.skip()]
         return tuple(values)
 

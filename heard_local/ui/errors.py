@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import gradio as gr
 
-from heard_local.errors import HeardError
+from heard_local.errors import HeardError, ValidationError
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -23,8 +24,28 @@ _TITLES = {
 }
 
 
+_INDEXED_FIELD = re.compile(r"^([a-z_]+)\.(\d+)\.([a-z_]+): ")
+_FIELD = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*): ")
+
+
+def readable_field_path(message: str) -> str:
+    """``extraction_fields.0.name: …`` -> ``Extraction field 1, name: …``; ``webhooks.success_url: …`` ->
+    ``Webhooks success url: …`` (the API's field paths, said the way the form labels them)."""
+    indexed = _INDEXED_FIELD.match(message)
+    if indexed:
+        group, index, field = indexed.groups()
+        label = group.replace("_", " ").rstrip("s").capitalize()
+        return f"{label} {int(index) + 1}, {field.replace('_', ' ')}: {message[indexed.end():]}"
+    plain = _FIELD.match(message)
+    if plain:
+        return f"{plain.group(1).replace('.', ' ').replace('_', ' ').capitalize()}: {message[plain.end():]}"
+    return message
+
+
 def user_message(error: BaseException) -> tuple[str, str]:
     """(title, message) for any exception."""
+    if isinstance(error, ValidationError):
+        return _TITLES[error.code], readable_field_path(error.message)
     if isinstance(error, HeardError):
         return _TITLES.get(error.code, "Something went wrong"), error.message
     return "Something went wrong", (f"An unexpected error occurred ({type(error).__name__}). "

@@ -128,19 +128,18 @@ def time_left(view: dict[str, Any], now: datetime | None = None) -> str:
         return "Working…"
     elapsed = ((now or datetime.now(UTC)) - started).total_seconds()
     remaining = estimate - elapsed
-    return f"About {duration_text(remaining)} left" if remaining > 1 else "Finishing…"
+    return f"About {duration_text(remaining)} left" if remaining > 1 else ""
 
 
 def _stage_html(stage: str, state: str, fraction: float | None) -> str:
     width = 100 if state == "done" else round((fraction or 0.0) * 100)
     indeterminate = state == "active" and fraction is None
     bar_class = "hl-bar-fill hl-indeterminate" if indeterminate else "hl-bar-fill"
-    pct = "" if state != "active" or fraction is None else f" {width}%"
     icon = {"done": "✓", "failed": "✕", "active": "●", "waiting": "○"}[state]
     return (
         f'<div class="hl-stage hl-stage-{state}" data-stage="{esc(stage)}" data-state="{state}">'
         f'<div class="hl-stage-label"><span class="hl-stage-icon">{icon}</span>'
-        f"{esc(STAGE_LABELS.get(stage, stage))}{esc(pct)}</div>"
+        f"{esc(STAGE_LABELS.get(stage, stage))}</div>"
         f'<div class="hl-bar"><div class="{bar_class}" style="width:{width if not indeterminate else 40}%"></div></div>'
         "</div>"
     )
@@ -153,6 +152,10 @@ def render_job(card: JobCard, now: datetime | None = None) -> str:
     stages = "".join(_stage_html(*s) for s in stage_states(card))
     detail_bits = [KIND_LABELS.get(str(view.get("kind")), str(view.get("kind", ""))),
                    relative_time(view.get("created_at"), now)]
+    active = [(s, f) for s, state_, f in stage_states(card) if state_ == "active"]
+    for stage, fraction in active:
+        label = STAGE_LABELS.get(stage, stage)
+        detail_bits.append(f"{label} {round(fraction * 100)}%" if fraction is not None else f"{label}…")
     eta = time_left(view, now)
     if eta:
         detail_bits.append(eta)
@@ -162,8 +165,8 @@ def render_job(card: JobCard, now: datetime | None = None) -> str:
     step = str((view.get("progress") or {}).get("step") or "")
     if state == "IN_PROGRESS" and step and stage_of(step) is None:
         detail_bits.append(step.replace("_", " "))
-    elif state == "IN_PROGRESS" and "/" in step:
-        detail_bits.append(step.replace("/", ": ").replace("_", " "))
+    elif state == "IN_PROGRESS" and step.startswith("diarize/"):
+        detail_bits.append(step.split("/", 1)[1].replace("_", " "))  # segmentation, embeddings, clustering…
     error = ""
     if state == "FAILED":
         message = (view.get("error") or {}).get("message") or "Processing failed."

@@ -33,48 +33,52 @@ def row_title(item: dict[str, Any]) -> str:
 
 
 def render_transcriptions(items: list[dict[str, Any]], customers: dict[str, Customer] | None = None, *,
-                          selectable: bool = True) -> str:
-    """The list as a table; ``items`` are ``engine.list_transcriptions(...).items``."""
+                          history: bool = False) -> str:
+    """The list as a table; ``items`` are ``engine.list_transcriptions(...).items``. ``history``: one
+    customer's conversations (no selection boxes, no customer column)."""
     if not items:
         return empty_state("No conversations match", "Change the filters, or add conversations in the "
                                                       "“Add conversations” tab.")
     customers = customers or {}
-    check_head = ['<input type="checkbox" class="hl-check-all" aria-label="Select all on this page">'] \
-        if selectable else []
-    head = [*check_head, "Conversation", "Status", "Review", "Configuration", "Customer", "Language", "Duration",
-            "Received"]
+    head = ["Conversation", "Status", "Review", "Configuration", "Customer", "Language", "Duration", "Received"]
+    if history:
+        head = ["Conversation", "Status", "Review", "Duration", "Received"]
+    else:
+        head.insert(0, '<input type="checkbox" class="hl-check-all" aria-label="Select all on this page">')
     rows = []
     for item in items:
         tid = str(item["transcription_id"])
-        customer = customers.get(item.get("customer_id") or "")
-        customer_html = '<span class="hl-muted">—</span>'
-        if customer is not None:
-            who = customer.name or (customer.phones[0] if customer.phones else "") or (
-                customer.emails[0] if customer.emails else "Customer")
-            customer_html = (f'<a class="hl-link" href="#" data-customer="{esc(customer.customer_id)}">'
-                             f"{esc(who)}</a>")
         llm = ""
         if item.get("llm_status") == "pending":
             llm = " " + badge("LLM pending", "warning", title="Extraction/summary waits for Ollama")
         sub_bits = [CHANNEL_LABELS.get(str(item.get("channel") or ""), ""), KIND_LABELS.get(str(item.get("kind")), "")]
         if item.get("status") == "FAILED" and item.get("error_message"):
             sub_bits = [str(item["error_message"])[:120]]
-        check = (f'<td class="hl-col-check"><input type="checkbox" class="hl-row-check" value="{esc(tid)}" '
-                 f'aria-label="Select"></td>') if selectable else ""
-        rows.append(
-            f'<tr data-id="{esc(tid)}">{check}'
-            f'<td><div class="hl-row-title">{_open_link(tid, row_title(item))}{llm}</div>'
-            f'<div class="hl-row-sub">{esc(" · ".join(b for b in sub_bits if b))}</div></td>'
-            f"<td>{status_badge(item.get('status'))}</td>"
-            f"<td>{group_badge(item.get('group'))}</td>"
-            f"<td>{esc(item.get('configuration_tag') or '')}</td>"
-            f"<td>{customer_html}</td>"
-            f"<td>{esc(language_text(item.get('language')))}</td>"
-            f'<td class="hl-num">{esc(duration_text(item.get("duration")) if item.get("duration") else "—")}</td>'
-            f'<td title="{esc(date_text(item.get("created_at")))}">{esc(relative_time(item.get("created_at")))}</td>'
-            "</tr>"
-        )
-    return table(head, rows, elem_id="hl-list-table", numeric={len(head) - 2})
+        cells = {
+            "Conversation": f'<div class="hl-row-title">{_open_link(tid, row_title(item))}{llm}</div>'
+                            f'<div class="hl-row-sub">{esc(" · ".join(b for b in sub_bits if b))}</div>',
+            "Status": status_badge(item.get("status")),
+            "Review": group_badge(item.get("group")),
+            "Configuration": esc(item.get("configuration_tag") or ""),
+            "Customer": _customer_link(customers.get(item.get("customer_id") or "")),
+            "Language": esc(language_text(item.get("language"))),
+            "Duration": esc(duration_text(item.get("duration")) if item.get("duration") else "—"),
+            "Received": f'<span title="{esc(date_text(item.get("created_at")))}">'
+                        f"{esc(relative_time(item.get('created_at')))}</span>",
+        }
+        check = "" if history else (f'<td class="hl-col-check"><input type="checkbox" class="hl-row-check" '
+                                    f'value="{esc(tid)}" aria-label="Select"></td>')
+        tds = "".join(f'<td class="hl-num">{cells[h]}</td>' if h == "Duration" else f"<td>{cells[h]}</td>"
+                      for h in head if h in cells)
+        rows.append(f'<tr data-id="{esc(tid)}">{check}{tds}</tr>')
+    return table(head, rows, elem_id="" if history else "hl-list-table", numeric={head.index("Duration")})
+
+
+def _customer_link(customer: Customer | None) -> str:
+    if customer is None:
+        return '<span class="hl-muted">—</span>'
+    return (f'<a class="hl-link" href="#" data-customer="{esc(customer.customer_id)}">'
+            f"{esc(customer_label(customer))}</a>")
 
 
 def page_text(total: int, offset: int, limit: int) -> str:

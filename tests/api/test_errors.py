@@ -45,6 +45,8 @@ def test_not_found(client: TestClient, headers: dict[str, str]) -> None:
     _assert_envelope(client.get("/api/v1/ingest/jobs/job_missing", headers=headers), 404, "NOT_FOUND", "job_id")
     _assert_envelope(client.get("/api/v1/transcriptions/nope", headers=headers), 404, "NOT_FOUND")
     _assert_envelope(client.get("/api/v1/no-such-endpoint", headers=headers), 404, "NOT_FOUND")
+    wrong_method = client.put("/api/v1/ingest/transcript", headers=headers, json={})
+    assert _assert_envelope(wrong_method, 404, "NOT_FOUND")["details"]["allowed"] == "POST"
 
 
 def test_conflict_on_the_21st_configuration(client: TestClient, headers: dict[str, str]) -> None:

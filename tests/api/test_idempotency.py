@@ -4,6 +4,7 @@ different body answers 422, and a request that fails validation stores nothing."
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -100,3 +101,13 @@ def test_upload_retry_returns_the_first_response(client: TestClient, headers: di
     assert upload(first_file, '{"source": "other"}')["status"] == 422
     assert api_engine.list_transcriptions().total == 1
     assert len([p for p in api_engine.settings.media_dir.rglob("*") if p.is_file()]) == 1
+
+
+def test_an_expired_key_can_be_used_again(client: TestClient, headers: dict[str, str], api_engine: Engine) -> None:
+    api_engine.settings.idempotency_ttl_seconds = 0.2
+    keyed = {**headers, "Idempotency-Key": "short-lived"}
+    first = client.post("/api/v1/ingest/transcript", headers=keyed, json=BODY).json()
+    time.sleep(0.3)
+    other = client.post("/api/v1/ingest/transcript", headers=keyed, json={**BODY, "transcript_text": "Agent: new"})
+    assert other.status_code == 202 and other.json()["job_id"] != first["job_id"]
+    assert api_engine.list_transcriptions().total == 2

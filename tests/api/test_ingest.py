@@ -131,6 +131,7 @@ def test_audio_url_is_queued_and_checked_before_any_download(client: TestClient,
     assert response.status_code == 202, response.text
     job = api_engine.get_job(response.json()["job_id"])
     assert job.payload["audio_url"] == body["audio_url"] and job.kind.value == "audio"
+    assert api_engine.get_transcription(job.transcription_id).name == "call-recording.wav"
     refused = [client.post("/v1/ingest/audio", headers=headers, json={"audio_url": url})
                for url in ("http://0x7f000001/a.wav", "http://localhost:8000/a.wav", "file:///etc/passwd",
                            "http://user:pw@example.com/a.wav", "http://[::ffff:10.0.0.1]/a.wav")]

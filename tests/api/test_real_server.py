@@ -103,6 +103,17 @@ class ServeProcess:
                 self.process.wait(timeout=30)
 
 
+@pytest.fixture(scope="module")
+def shared_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """One server for the tests that leave it running (starting one takes seconds)."""
+    tmp = tmp_path_factory.mktemp("serve")
+    server = ServeProcess(tmp / "data", tmp / "serve.log").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[ServeProcess]:
     server = ServeProcess(tmp_path / "data", tmp_path / "serve.log").start()
@@ -130,7 +141,8 @@ def _wait_job(url: str, key: str, job_id: str, timeout: float = 30) -> dict[str,
         time.sleep(0.1)
 
 
-def test_documented_curl_examples_work_with_only_the_host_changed(serve: ServeProcess) -> None:
+def test_documented_curl_examples_work_with_only_the_host_changed(shared_serve: ServeProcess) -> None:
+    serve = shared_serve
     key = serve.cli("keys", "create", "--name", "curl").strip()
     assert key.startswith("sk_local_")
     audio = _run_curl(AUDIO_EXAMPLE, serve.url, key)
@@ -152,7 +164,8 @@ def test_documented_curl_examples_work_with_only_the_host_changed(serve: ServePr
     assert wrong.stdout == "401"
 
 
-def test_chunked_oversize_upload_is_refused_and_removed(serve: ServeProcess, tmp_path: Path) -> None:
+def test_chunked_oversize_upload_is_refused_and_removed(shared_serve: ServeProcess, tmp_path: Path) -> None:
+    serve = shared_serve
     key = serve.cli("keys", "create", "--name", "upload").strip()
     small = write_wav(tmp_path / "small.wav", seconds=1.0)
     big = write_wav(tmp_path / "big.wav", seconds=3 * UPLOAD_CAP / 32_000)

@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 from standardwebhooks import Webhook
 
 from heard_local.domain.clock import utcnow
+from heard_local.domain.webhook_signature import sign, signed_headers, verify
 from heard_local.engine import Engine
-from heard_local.engine.webhooks import WebhookDeliverer, sign, signed_headers, verify
+from heard_local.engine.webhooks import WebhookDeliverer
 from heard_local.store.webhooks import SUCCESS
 from tests.api.support import Reply, ScriptedServer
 

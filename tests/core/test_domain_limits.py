@@ -183,5 +183,7 @@ def test_completed_transcription_matches_the_documented_shape(engine: Engine) ->
 
 def test_configuration_input_model_is_pure() -> None:
     """Limits live in the domain model itself (no engine needed)."""
-    with pytest.raises(Exception):
+    import pydantic
+
+    with pytest.raises(pydantic.ValidationError):
         ConfigurationInput(tag="x" * 256)

@@ -53,8 +53,7 @@ def test_emails_link_case_insensitively_and_different_people_stay_apart(engine: 
     c = _ingest(engine, "Agent: c\nCustomer: three", customer_email="jane@acme.com")
     ids = [engine.get_transcription(t).customer_id for t in (a, b, c)]
     assert ids[0] == ids[1] != ids[2]
-    customers, total = engine.list_customers()
-    assert total == 2
+    assert engine.list_customers()[1] == 2
 
 
 def test_a_conversation_with_phone_and_email_merges_two_known_customers(engine: Engine) -> None:

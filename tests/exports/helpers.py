@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +168,3 @@ def live_server(data_dir: Path, log_path: Path, **env: str) -> Iterator[ServerIn
                 process.kill()
                 process.wait()
 
-
-def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)

@@ -104,7 +104,7 @@ def test_notebook_runs(name: str, mode: str, notebook_env: dict[str, Any], tmp_p
         notebook = execute(name, tmp_path)
         # Nothing is left holding the data directory (the notebook closed its engine / server).
         assert not is_locked(data_dir / "heard.lock")
-    CHECKS[name](output_text(notebook), notebook, notebook_env, mode)
+    CHECKS.get(name, lambda *_: None)(output_text(notebook), notebook, notebook_env, mode)
 
 
 def check_quickstart(text: str, notebook: nbformat.NotebookNode, env: dict[str, Any], mode: str) -> None:

@@ -8,6 +8,7 @@ artifacts/ui/.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,11 @@ def assert_clean(page: Any) -> None:
     assert page.watch.console_errors == [], page.watch.console_errors
 
 
+def chat_requests(server: UiServer) -> int:
+    assert server.ollama is not None
+    return sum(1 for request in server.ollama.requests if request.path == "/api/chat")
+
+
 # --- the views -----------------------------------------------------------------------------------------------
 
 
@@ -89,24 +95,30 @@ def test_create_a_configuration_with_fields_and_see_limits_explained(page: Any, 
     open_ui(page, ui_server)
     go_to(page, "configurations")
     page.locator("#hl-config-new").click()
+    expect(page.locator("#hl-config-pick input").first).to_have_value("+ New configuration")
+    expect(textbox(page, "hl-config-tag")).to_have_value("")
     textbox(page, "hl-config-tag").fill("Sales calls")
     page.locator("#hl-config-summary input").check()
     textbox(page, "hl-config-vocabulary").fill("Northwind\nTCK")
 
     def put(row: int, column: int, text: str) -> None:
-        page.locator(f'#hl-config-fields [data-testid="cell-{row}-{column}"]').dblclick()
-        page.keyboard.press("Control+a")
-        page.keyboard.type(text)
-        page.keyboard.press("Enter")
+        cell = page.locator(f'#hl-config-fields [data-testid="cell-{row}-{column}"]')
+        cell.dblclick()
+        editor = cell.locator("textarea, input").first  # the cell's editor, once edit mode has opened
+        editor.fill(text)
+        editor.press("Enter")
+        expect(cell).to_contain_text(text)
 
     put(0, 0, "9lives")  # not an identifier: the engine's message must reach the user as is
     put(0, 1, "string")
     put(0, 2, "A ticket number")
+    expect(page.locator('#hl-config-fields [data-testid="cell-0-0"]')).to_contain_text("9lives")
     page.locator("#hl-config-save").click()
     message = toast_text(page)
     assert "must start with a letter" in message
     assert "Traceback" not in message
     put(0, 0, "ticket_id")
+    expect(page.locator('#hl-config-fields [data-testid="cell-0-0"]')).to_contain_text("ticket_id")
     page.locator("#hl-config-examples").click()
     expect(page.locator('#hl-config-fields [data-testid="cell-2-0"]')).to_contain_text("issue_resolved")
     page.locator("#hl-config-save").click()
@@ -139,8 +151,18 @@ def test_paste_a_transcript_and_upload_a_recording_and_watch_them_complete(page:
     textbox(page, "hl-ingest-name").fill("Declined card — Jane")
     textbox(page, "hl-ingest-customer").fill("Jane Doe")
     textbox(page, "hl-ingest-phone").fill("+1 415 555 0100")
-    page.locator("#hl-submit").click()
-    expect(page.locator("#hl-ingest-result")).to_contain_text("Pasted transcript: queued")
+    assert ui_server.ollama is not None
+    ui_server.ollama.delay = 2.0  # a slow LLM: the job stays in its extraction stage long enough to watch
+    try:
+        page.locator("#hl-submit").click()
+        expect(page.locator("#hl-ingest-result")).to_contain_text("Pasted transcript: queued")
+        live = page.locator(".hl-job", has_text="Declined card — Jane")
+        expect(live.locator('.hl-stage[data-stage="extract"]')).to_have_attribute("data-state", "active")
+        expect(live).to_have_attribute("data-state", "IN_PROGRESS")
+        expect(live.locator('.hl-stage[data-stage="parse"]')).to_have_attribute("data-state", "done")
+        screenshot(page, "02-add-conversations-processing")
+    finally:
+        ui_server.ollama.delay = 0.0
 
     page.get_by_role("tab", name="Upload recordings").click()
     page.locator("#hl-upload input[type=file]").set_input_files(str(recording))
@@ -148,7 +170,6 @@ def test_paste_a_transcript_and_upload_a_recording_and_watch_them_complete(page:
     textbox(page, "hl-ingest-name").fill("Stereo call recording")
     page.locator("#hl-submit").click()
     expect(page.locator("#hl-ingest-result")).to_contain_text("stereo_diarization.wav: queued")
-    screenshot(page, "02-add-conversations-processing")
 
     for title in ("Declined card — Jane", "Stereo call recording"):
         card = page.locator(".hl-job", has_text=title)
@@ -317,3 +338,33 @@ def test_a_bad_file_gets_a_readable_message(page: Any, ui_server: UiServer, tmp_
     assert "Add a recording" in toast_text(page)
     assert_clean(page)
 
+
+
+def test_review_group_rerun_and_delete_from_the_transcript_view(page: Any, ui_server: UiServer) -> None:
+    with api_client(ui_server) as api:
+        configuration_id = ensure_configuration(api, SUPPORT, SUPPORT_FIELDS, summary=True)
+        transcription_id = ingest_transcript(api, configuration_id, "Short lived")
+        chats_before = chat_requests(ui_server)
+    open_ui(page, ui_server, f"?t={transcription_id}")
+    expect(page.locator("#hl-transcript-header")).to_contain_text("Short lived")
+
+    choose(page, "hl-group", "Under review")
+    expect(page.locator("#hl-transcript-header")).to_contain_text("Under review")
+
+    page.locator("#hl-rerun").click()
+    assert "will be re-run" in toast_text(page)
+    # The re-run shows its own progress card, then the view refreshes by itself when it is done.
+    deadline = time.monotonic() + 30
+    while chat_requests(ui_server) == chats_before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert chat_requests(ui_server) > chats_before  # extraction and summary really asked the LLM again
+    expect(page.locator("#hl-transcript-status")).to_be_hidden(timeout=30_000)
+    expect(page.locator("#hl-fields")).to_contain_text("TCK-4821")
+
+    page.locator("#hl-delete").click()  # the confirmation dialog is accepted by the fixture
+    expect(page.locator("#hl-tab-transcriptions-button")).to_have_attribute("aria-selected", "true")
+    with api_client(ui_server) as api:
+        assert api.get(f"/transcriptions/{transcription_id}").status_code == 404
+        assert api.get(f"/transcriptions/{transcription_id}").json()["error"]["code"] == "NOT_FOUND"
+    expect(page.locator("#hl-list")).not_to_contain_text("Short lived")
+    assert_clean(page)

@@ -58,8 +58,9 @@ _AUDIO_BODY: dict[str, Any] = {
              summary="Submit a text transcript (skip transcription)")
 def ingest_transcript(body: TranscriptIngest, engine: EngineDep, caller: CallerDep,
                       idempotency_key: IdempotencyKey = None) -> JSONResponse:
-    fingerprint = request_hash("ingest/transcript", body.model_dump(mode="json"))
-    return accepted(engine, caller, idempotency_key, fingerprint, lambda: engine.submit_transcript(body))
+    return accepted(engine, caller, idempotency_key,
+                    lambda: request_hash("ingest/transcript", body.model_dump(mode="json")),
+                    lambda: engine.submit_transcript(body))
 
 
 @router.post("/ingest/audio", status_code=202, responses={202: _ACCEPTED, **errors(404, 409, 415, 422)},
@@ -86,8 +87,8 @@ async def _ingest_url(request: Request, engine: Engine, caller: Caller, key: str
     if "audio_url" not in data:
         raise ValidationError(_ONE_OF, field="audio_url")
     body = parse(AudioUrlIngest, data)
-    fingerprint = request_hash("ingest/audio_url", body.model_dump(mode="json"))
-    return await run_in_threadpool(accepted, engine, caller, key, fingerprint,
+    return await run_in_threadpool(accepted, engine, caller, key,
+                                   lambda: request_hash("ingest/audio_url", body.model_dump(mode="json")),
                                    lambda: engine.submit_audio_url(body))
 
 
@@ -109,8 +110,10 @@ async def _ingest_upload(request: Request, content_type: str, engine: Engine, ca
                 raise ValidationError("metadata must be a JSON object", field="metadata")
         meta = parse(IngestMetadata, metadata, prefix="metadata")
         configuration = upload.fields.get("configuration_id") or None
-        fingerprint = request_hash("ingest/audio_file", upload.sha256, meta.model_dump(mode="json"), configuration)
-        path, filename = upload.path, upload.filename
+        path, filename, sha256 = upload.path, upload.filename, upload.sha256
+
+        def fingerprint() -> str:
+            return request_hash("ingest/audio_file", sha256, meta.model_dump(mode="json"), configuration)
 
         def submit() -> Any:
             return engine.submit_audio_file(path, metadata=meta, configuration=configuration,

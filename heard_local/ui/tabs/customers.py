@@ -21,7 +21,7 @@ PAGE = 200
 def customer_detail(engine: Engine, customer_id: str) -> str:
     customer = engine.get_customer(customer_id)
     page = engine.customer_conversations(customer_id)
-    history = render_transcriptions(page.items, {customer.customer_id: customer}, selectable=False)
+    history = render_transcriptions(page.items, {customer.customer_id: customer}, history=True)
     return (render_customer_card(customer) + '<div class="hl-subsection">Conversation history</div>' + history)
 
 

@@ -214,12 +214,13 @@ def build(ctx: UiContext) -> None:
                                        elem_id="hl-ingest-email")
                 with gr.Row():
                     channel = gr.Dropdown(label="Channel", choices=CHANNEL_CHOICES, value="")
-                    source = gr.Textbox(label="Source", placeholder="web-ui")
+                    language = gr.Dropdown(label="Language", choices=LANGUAGE_CHOICES, value="", filterable=True)
                 with gr.Row():
                     recorded_at = gr.DateTime(label="Recorded at", include_time=True, type="string")
-                    language = gr.Dropdown(label="Language", choices=LANGUAGE_CHOICES, value="")
-                    num_speakers = gr.Number(label="Number of speakers", precision=0, minimum=0, maximum=20,
-                                             info="Leave 0 when unknown")
+                    num_speakers = gr.Number(label="Number of speakers (0 = unknown)", precision=0, minimum=0,
+                                             maximum=20)
+                source = gr.Textbox(label="Source", placeholder="web-ui",
+                                    info="Where the conversation comes from, e.g. the phone system's name")
             submit = gr.Button("Start processing", variant="primary", elem_id="hl-submit", size="lg")
             result = html(elem_id="hl-ingest-result")
         with gr.Column(scale=6, min_width=360):

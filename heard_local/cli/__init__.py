@@ -13,13 +13,13 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from heard_local import __version__
-from heard_local.config import Settings
+from heard_local.cli.export import add_export_command
+from heard_local.cli.session import open_client, settings_from_args
 from heard_local.errors import HeardError, NotFoundError, ValidationError
 
 _CHANNELS = ("voice", "email", "chat", "meeting")
@@ -28,37 +28,6 @@ _FORMATS = ("json", "txt", "srt", "vtt")
 
 def _err(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, Any] = {}
-    for name in ("data_dir", "watch_dir", "host", "port"):
-        value = getattr(args, name, None)
-        if value is not None:
-            overrides[name] = Path(value).expanduser().resolve() if name.endswith("_dir") else value
-    return Settings().with_overrides(**overrides)
-
-
-@contextmanager
-def _client(settings: Settings, *, workers: bool = True) -> Iterator[Any]:
-    """A client for the server owning the data directory, else an in-process engine."""
-    from heard_local.client import HeardClient
-
-    remote = HeardClient.for_data_dir(settings.data_dir)
-    if remote is not None:
-        try:
-            yield remote
-        finally:
-            remote.close()
-        return
-    from heard_local.engine import Engine
-    from heard_local.local_client import LocalClient
-
-    local = LocalClient(Engine.open(settings, workers=workers))
-    try:
-        yield local
-    finally:
-        local.close()
 
 
 def _metadata(args: argparse.Namespace) -> dict[str, Any]:
@@ -114,13 +83,13 @@ def _wait_and_report(client: Any, submission: dict[str, Any], label: str) -> boo
 def cmd_serve(args: argparse.Namespace, *, ui: bool) -> int:
     from heard_local.server import serve
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     return serve(settings, ui=ui and not args.no_ui, watcher=not args.no_watch)
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    with _client(settings, workers=False) as client:
+    settings = settings_from_args(args)
+    with open_client(settings, workers=False) as client:
         if args.keys_command == "create":
             created = client.create_key(args.name)
             _err(f"Created API key {created['key_id']} ({created['name']}). It is shown only once:")
@@ -136,9 +105,9 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest_transcript(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from_args(args)
     ok = True
-    with _client(settings) as client:
+    with open_client(settings) as client:
         configuration_id = _resolve_configuration(client, args.configuration)
         submissions = []
         for name in args.files:
@@ -166,9 +135,9 @@ def cmd_ingest_transcript(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest_audio(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from_args(args)
     ok = True
-    with _client(settings) as client:
+    with open_client(settings) as client:
         configuration_id = _resolve_configuration(client, args.configuration)
         submissions = []
         for name in args.files:
@@ -185,8 +154,8 @@ def cmd_ingest_audio(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    with _client(settings, workers=False) as client:
+    settings = settings_from_args(args)
+    with open_client(settings, workers=False) as client:
         configuration_id = _resolve_configuration(client, args.configuration)
         page = client.transcriptions(status=args.status, configuration_id=configuration_id, search=args.search,
                                      group=args.group, limit=args.limit)
@@ -212,8 +181,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     from heard_local.domain import Transcription
     from heard_local.exports.transcript_formats import render
 
-    settings = _settings(args)
-    with _client(settings, workers=False) as client:
+    settings = settings_from_args(args)
+    with open_client(settings, workers=False) as client:
         data = client.transcription(args.transcription_id)
     if args.format == "json":
         print(json.dumps(data, indent=2, ensure_ascii=False))
@@ -227,8 +196,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    with _client(settings, workers=False) as client:
+    settings = settings_from_args(args)
+    with open_client(settings, workers=False) as client:
         print(json.dumps(client.status(), indent=2, default=str))
     return 0
 
@@ -321,9 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_location(status)
     status.set_defaults(func=cmd_status)
 
-    from heard_local.exports.commands import add_export_command
-
-    add_export_command(sub, settings_of=_settings, add_location=_add_location)
+    add_export_command(sub, add_location=_add_location)
     return parser
 
 

@@ -5,7 +5,7 @@
     heard-local export fields [--configuration TAG_OR_ID] [--layout wide|long] [--excel] [-o FILE]
     heard-local export parquet [-o DIR]
 
-Works with or without a running server (see :mod:`heard_local.exports.access`). Data goes to stdout
+Works with or without a running server (see :mod:`heard_local.cli.session`). Data goes to stdout
 or the named file; messages go to stderr.
 """
 
@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from heard_local.config import Settings
+from heard_local.cli.session import open_client, settings_from_args
+from heard_local.domain import Transcription
 from heard_local.errors import ValidationError
-from heard_local.exports.access import Exports, open_exports
 from heard_local.exports.fields_csv import LAYOUTS
 from heard_local.exports.transcript_formats import FORMATS, export_filename, render, require_transcript
 
@@ -44,16 +44,16 @@ def _unique(directory: Path, filename: str, transcription_id: str, taken: set[Pa
     return path
 
 
-def export_transcripts(exports: Exports, args: argparse.Namespace) -> int:
+def export_transcripts(client: Any, args: argparse.Namespace) -> int:
     ids: list[str] = list(args.transcription_ids)
     if args.all:
-        ids += [tid for tid in exports.completed_transcription_ids() if tid not in ids]
+        ids += [tid for tid in client.completed_transcription_ids() if tid not in ids]
     if not ids:
         raise ValidationError("Name at least one transcription id, or use --all", field="transcription_id")
     bulk = args.all or len(ids) > 1
     out = Path(args.output) if args.output else None
     if not bulk:
-        transcription = exports.transcription(ids[0])
+        transcription = Transcription.model_validate(client.transcription(ids[0]))
         require_transcript(transcription, args.format)
         text = render(transcription, args.format)
         if out is None:
@@ -69,7 +69,7 @@ def export_transcripts(exports: Exports, args: argparse.Namespace) -> int:
     taken: set[Path] = set()
     skipped = 0
     for tid in ids:
-        transcription = exports.transcription(tid)
+        transcription = Transcription.model_validate(client.transcription(tid))
         if args.format != "json" and transcription.details is None:
             _err(f"{tid}: {transcription.status.value}, nothing to export yet; skipped")
             skipped += 1
@@ -81,8 +81,8 @@ def export_transcripts(exports: Exports, args: argparse.Namespace) -> int:
     return 0
 
 
-def export_fields(exports: Exports, args: argparse.Namespace) -> int:
-    text = exports.fields_csv(args.configuration, layout=args.layout, excel=args.excel)
+def export_fields(client: Any, args: argparse.Namespace) -> int:
+    text = client.fields_csv(args.configuration, layout=args.layout, excel=args.excel)
     if args.output:
         _write(Path(args.output), text)
         print(args.output)
@@ -91,8 +91,8 @@ def export_fields(exports: Exports, args: argparse.Namespace) -> int:
     return 0
 
 
-def export_parquet(exports: Exports, args: argparse.Namespace) -> int:
-    manifest = exports.export_parquet(Path(args.output)) if args.output else exports.refresh_parquet()
+def export_parquet(client: Any, args: argparse.Namespace) -> int:
+    manifest = client.export_parquet(Path(args.output)) if args.output else client.refresh_parquet()
     for table in manifest["tables"].values():
         _err(f"  {table['file']:28} {table['rows']:>9} rows")
     _err(f"Snapshot of {manifest['exported_at']} in {manifest['directory']}")
@@ -100,8 +100,7 @@ def export_parquet(exports: Exports, args: argparse.Namespace) -> int:
     return 0
 
 
-def add_export_command(sub: Any, *, settings_of: Callable[[argparse.Namespace], Settings],
-                       add_location: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_export_command(sub: Any, *, add_location: Callable[[argparse.ArgumentParser], None]) -> None:
     """Register ``export`` on the CLI's sub-parsers."""
     export = sub.add_parser("export", help="transcripts as JSON/TXT/SRT/VTT, fields as CSV, tables as Parquet")
     export_sub = export.add_subparsers(dest="export_command", required=True, metavar="WHAT")
@@ -130,7 +129,7 @@ def add_export_command(sub: Any, *, settings_of: Callable[[argparse.Namespace], 
     handlers = {"transcript": export_transcripts, "fields": export_fields, "parquet": export_parquet}
 
     def run(args: argparse.Namespace) -> int:
-        with open_exports(settings_of(args)) as exports:
-            return handlers[args.export_command](exports, args)
+        with open_client(settings_from_args(args), workers=False) as client:
+            return handlers[args.export_command](client, args)
 
     export.set_defaults(func=run)
