@@ -117,7 +117,7 @@ class LocalClient:
                 "conversations": self.engine.customer_conversations(customer_id).items}
 
     def status(self) -> dict[str, Any]:
-        return self.engine.status()
+        return {**self.engine.status(), "llm": self.engine.llm_health()}
 
     def create_key(self, name: str) -> dict[str, Any]:
         api_key, secret = self.engine.create_api_key(name)

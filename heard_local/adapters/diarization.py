@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from heard_local.adapters.channels import ChannelDiarizer, analyse_channels
 from heard_local.config import Settings
@@ -22,6 +23,8 @@ from heard_local.pipeline.protocols import DiarizationResult, DiarizeOptions, Di
 log = logging.getLogger(__name__)
 
 SINGLE_SPEAKER = "speaker"
+# After the speaker model failed to load, try again only after this long.
+RETRY_LOAD_SECONDS = 300.0
 
 
 def single_speaker(waveform: Waveform, warning: str | None = None) -> DiarizationResult:
@@ -39,6 +42,7 @@ class AutoDiarizer:
         self.channels = ChannelDiarizer()
         self._speaker_model: Diarizer | None = None
         self.load_error: str | None = None
+        self._failed_at = 0.0
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -67,15 +71,19 @@ class AutoDiarizer:
         return model.diarize(waveform, options, hook)
 
     def speaker_model(self) -> Diarizer:
-        """The pyannote diarizer, loaded on first use (a failed load is retried on the next recording)."""
+        """The pyannote diarizer, loaded on first use. After a failed load, recordings in the next
+        ``RETRY_LOAD_SECONDS`` get the same answer at once instead of each waiting for the same failure
+        (a download timing out, say)."""
         with self._lock:
             if self._speaker_model is None:
+                if self.load_error and time.monotonic() - self._failed_at < RETRY_LOAD_SECONDS:
+                    raise ModelUnavailableError(self.load_error)
                 from heard_local.adapters.pyannote import PyannoteDiarizer
 
                 try:
                     self._speaker_model = PyannoteDiarizer(self.model, self.token, device=self.device)
                 except ModelUnavailableError as exc:
-                    self.load_error = str(exc)
+                    self.load_error, self._failed_at = str(exc), time.monotonic()
                     log.warning("diarization model unavailable: %s", exc)
                     raise
                 self.load_error = None

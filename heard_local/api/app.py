@@ -42,6 +42,7 @@ def create_app(engine: Engine, *, admin_token: str | None = None) -> FastAPI:
     app.state.admin_token = admin_token
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.key_cache = KeyCache(settings.auth_cache_seconds)
+    engine.on_key_revoked(app.state.key_cache.forget)  # a revoked key stops working at once, from any door
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, json_limit=settings.max_request_body_bytes,
                        upload_limit=settings.max_upload_bytes)

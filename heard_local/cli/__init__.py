@@ -20,6 +20,7 @@ from typing import Any
 from heard_local import __version__
 from heard_local.cli.export import add_export_command
 from heard_local.cli.session import open_client, settings_from_args
+from heard_local.config import Settings
 from heard_local.errors import HeardError, NotFoundError, ValidationError
 
 _CHANNELS = ("voice", "email", "chat", "meeting")
@@ -84,7 +85,8 @@ def cmd_serve(args: argparse.Namespace, *, ui: bool) -> int:
     from heard_local.server import serve
 
     settings = settings_from_args(args)
-    return serve(settings, ui=ui and not args.no_ui, watcher=not args.no_watch)
+    return serve(settings, ui=ui and not args.no_ui and settings.enable_ui,
+                 watcher=not args.no_watch and settings.enable_watcher)
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -301,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command in ("serve", "watch"):
-        logging.getLogger("heard_local").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+        logging.getLogger("heard_local").setLevel(logging.DEBUG if args.verbose else Settings().log_level)
     try:
         return int(args.func(args) or 0)
     except HeardError as exc:

@@ -116,6 +116,7 @@ class Engine:
         self._ingest_commit: GroupCommit[PreparedIngest, IngestOutcome] = GroupCommit(
             store.db, lambda cur, items: write_ingest_batch(store, cur, items))
         self._work_ahead_cache: dict[bool, tuple[float, float]] = {}
+        self._key_revoked_listeners: list[Callable[[str], None]] = []
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -408,6 +409,10 @@ class Engine:
             with self._job_done:
                 self._job_done.wait(0.2)
 
+    def latest_job(self, transcription_id: str) -> Job | None:
+        """The most recent job of a transcription (its processing, or a re-run of the LLM stage)."""
+        return self.store.jobs.latest_for_transcription(transcription_id)
+
     def list_jobs(self, limit: int = 50) -> list[Job]:
         return self.store.jobs.list_recent(limit)
 
@@ -488,7 +493,15 @@ class Engine:
         return self.store.api_keys.list()
 
     def revoke_api_key(self, key_id_or_name: str) -> ApiKey:
-        return self.store.api_keys.revoke(key_id_or_name)
+        revoked = self.store.api_keys.revoke(key_id_or_name)
+        for listener in list(self._key_revoked_listeners):
+            listener(revoked.key_id)
+        return revoked
+
+    def on_key_revoked(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(key_id)`` after every revocation (front doors that cache verified keys drop them,
+        whichever door revoked the key)."""
+        self._key_revoked_listeners.append(listener)
 
     def authenticate(self, key: str | None) -> ApiKey:
         return self.store.api_keys.authenticate(key)
@@ -530,6 +543,12 @@ class Engine:
 
     # --- status -----------------------------------------------------------------------------------
 
+    def services_status(self) -> dict[str, Any]:
+        """What the background services that report on themselves say, by class name (the watcher:
+        its folders and their last activity)."""
+        return {type(service).__name__: service.status() for service in self._services
+                if callable(getattr(service, "status", None))}
+
     def status(self) -> dict[str, Any]:
         return {
             "data_dir": str(self.settings.data_dir),
@@ -538,7 +557,5 @@ class Engine:
                         "busy": self.workers.busy_jobs() if self.workers else []},
             "models": {m.name: {"loaded": m.loaded, "error": m.load_error} for m in self.models.all()},
             "webhooks_pending": self.store.webhooks.pending_count(),
-            # Background services that report on themselves (the watcher: folders, last activity).
-            "services": {type(service).__name__: service.status() for service in self._services
-                         if callable(getattr(service, "status", None))},
+            "services": self.services_status(),
         }

@@ -15,6 +15,7 @@ from heard_local.store.database import Database
 
 _PREFIX_CHARS = len(KEY_PREFIX) + 6
 _COLUMNS = "key_id, name, prefix, created_at, revoked_at, last_used_at"
+_TOUCH_EVERY_SECONDS = 60
 _INVALID = "Invalid or revoked API key. Create one with: heard-local keys create --name NAME"
 
 
@@ -81,6 +82,12 @@ class ApiKeyRepo:
             # Compare against a dummy so a wrong prefix costs the same as a wrong key.
             hmac.compare_digest(candidate, hash_key("dummy"))
             raise AuthError(_INVALID)
+        # "Last used" is for people deciding which keys to revoke: minute precision is plenty, and it
+        # keeps a busy key from turning every request into a write.
+        now = utcnow()
+        if match.last_used_at is None or (now - match.last_used_at).total_seconds() > _TOUCH_EVERY_SECONDS:
+            self.touch(match.key_id)
+            match = match.model_copy(update={"last_used_at": now})
         return match
 
     def touch(self, key_id: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,15 +64,13 @@ def appbar(engine: Engine) -> str:
     )
 
 
-def build_ui(engine: Engine, *, on_key_revoked: Callable[[str], None] | None = None) -> gr.Blocks:
+def build_ui(engine: Engine) -> gr.Blocks:
     with gr.Blocks(title="heard-local", analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
         header = html("", elem_id="hl-appbar")
         current_id = gr.State("")
         timer = gr.Timer(REFRESH_SECONDS)
         with gr.Tabs(selected=TAB_INGEST, elem_id="hl-tabs", overflow_behavior="wrap") as tabs:
             ctx = UiContext(engine=engine, tabs=tabs, current_id=current_id, timer=timer)
-            if on_key_revoked is not None:
-                ctx.key_revoked.append(on_key_revoked)
             with gr.Tab("Add conversations", id=TAB_INGEST, elem_id="hl-tab-ingest"):
                 ingest.build(ctx)
             with gr.Tab("Conversations", id=TAB_TRANSCRIPTIONS, elem_id="hl-tab-transcriptions") as tab:
@@ -139,14 +136,6 @@ def _exists(engine: Engine, transcription_id: str) -> bool:
     return True
 
 
-def _forget_cached_key(app: FastAPI, key_id: str) -> None:
-    """The API remembers verified keys for a while; a key revoked here must stop working at once."""
-    cache = getattr(app.state, "key_cache", None)
-    forget = getattr(cache, "forget", None)
-    if callable(forget):
-        forget(key_id)
-
-
 class _RemoveDirectory:
     """An engine service that deletes the UI's private upload directory when the server stops."""
 
@@ -164,11 +153,11 @@ def mount_ui(app: FastAPI, engine: Engine) -> FastAPI:
     """Serve the UI at ``/`` on ``app``; returns the app (what ``heard-local serve`` runs)."""
     settings_ = engine.settings
     if not os.environ.get("GRADIO_TEMP_DIR"):
-        upload_dir = private_upload_dir(settings_)
+        upload_dir = private_upload_dir()
         os.environ["GRADIO_TEMP_DIR"] = str(upload_dir)  # read by Gradio when the Blocks are built
         engine.add_service(_RemoveDirectory(upload_dir), start=False)
     install_routes(app, engine)
-    demo = build_ui(engine, on_key_revoked=lambda key_id: _forget_cached_key(app, key_id))
+    demo = build_ui(engine)
     demo.queue(default_concurrency_limit=4)
     app.add_middleware(LocalOriginGuard, bind_host=settings_.host)
     return gr.mount_gradio_app(

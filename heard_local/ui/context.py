@@ -36,7 +36,6 @@ class UiContext:
     # HTML panels whose customer links (data-customer) open the customers tab.
     customer_links: list[gr.HTML] = field(default_factory=list)
     # Called with a key id once the UI revoked it (the API forgets its cached verification at once).
-    key_revoked: list[Callable[[str], None]] = field(default_factory=list)
     # What runs when a page opens: (function, outputs).
     loaders: list[tuple[Callable[[], Any], list[Any]]] = field(default_factory=list)
 

@@ -40,7 +40,7 @@ def blocked_paths(settings: Settings) -> list[str]:
     return sorted(paths)
 
 
-def private_upload_dir(settings: Settings) -> Path:
+def private_upload_dir() -> Path:
     """A temporary directory only this user can read, for Gradio's uploads (not the shared /tmp/gradio).
 
     It lies outside the data directory so that the whole data directory can be blocked. Uploaded

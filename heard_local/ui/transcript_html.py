@@ -5,7 +5,6 @@ browser); the JavaScript that makes segments seek the audio lives in :mod:`heard
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 from heard_local.domain import Customer, Segment, Transcription, TranscriptionStatus
@@ -289,11 +288,3 @@ def speaker_choices(transcription: Transcription) -> list[tuple[str, str]]:
         choices.append((f"{label} ({speaker})" if label != speaker else speaker, speaker))
     return choices
 
-
-def summary_facts(transcription: Transcription) -> dict[str, Any]:
-    """What the transcript tab needs besides HTML (for tests and form defaults)."""
-    return {
-        "name": transcription.name or "",
-        "group": transcription.group.value if transcription.group else None,
-        "speakers": speaker_order(transcription),
-    }

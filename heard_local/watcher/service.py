@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from heard_local.domain import Job, JobStatus
+from heard_local.domain.clock import utcnow
 from heard_local.engine import Engine
 from heard_local.errors import HeardError, InternalError, NotFoundError, ValidationError
 from heard_local.watcher.events import DirectoryWatches, EventInbox, FsEvent
@@ -58,6 +59,7 @@ class WatchService:
         self._writer = OutcomeWriter(self.layout)
         self._rules = FolderRules(engine)
         self._tracker = StabilityTracker(self.stable_seconds)
+        self._activity: dict[str, dict[str, Any]] = {}  # folder -> last file, outcome, time, counts
         self._pending: dict[Path, _Pending] = {}
         self._orphans: dict[str, JournalEntry] = {}  # job id -> entry of a file renamed while we were down
         self._stuck: dict[Path, tuple[int, int]] = {}  # files whose outcome could not be written, as they were
@@ -97,9 +99,18 @@ class WatchService:
             self._thread = None
 
     def status(self) -> dict[str, Any]:
-        return {"watch_dir": str(self.layout.root), "mode": self._watches.mode,
-                "folders": [p.name for p in self.layout.folders()], "settling": len(self._tracker),
-                "processing": len(self._pending)}
+        """``folders``: one entry per folder with its last activity (file, outcome, UTC time) and counts
+        since start; ``settling``/``processing``: files still arriving / being processed."""
+        folders = [{"name": p.name, **self._activity.get(p.name, {})} for p in self.layout.folders()]
+        return {"watch_dir": str(self.layout.root), "mode": self._watches.mode, "folders": folders,
+                "settling": len(self._tracker), "processing": len(self._pending)}
+
+    def _note(self, placement: Placement, outcome: str) -> None:
+        activity = self._activity.setdefault(placement.folder, {"processed": 0, "failed": 0, "queued": 0})
+        activity.update(last_file=placement.relative.as_posix(), last_outcome=outcome,
+                        last_activity_at=utcnow().isoformat())
+        if outcome in activity:
+            activity[outcome] += 1
 
     # --- the loop ---------------------------------------------------------------------------------
 
@@ -262,6 +273,7 @@ class WatchService:
         self._journal.put(path, entry)
         self._pending[path] = _Pending(placement, entry)
         self._next_job_check = 0.0
+        self._note(placement, "queued")
         log.info("watch: %s queued as job %s (configuration %s, %s)%s", placement.label, job.job_id,
                  rule.configuration.tag, rule.reason, " — duplicate of an earlier file" if duplicate else "")
 
@@ -315,6 +327,7 @@ class WatchService:
             self._give_up_writing(path, pending, exc)
             return
         self._done(path)
+        self._note(pending.placement, "processed")
         log.info("watch: %s -> %s (transcription %s%s)", pending.placement.label, target,
                  transcription.transcription_id, ", duplicate" if pending.entry.duplicate else "")
 
@@ -332,6 +345,7 @@ class WatchService:
             self._give_up_writing(path, pending, exc)
             return
         self._done(path)
+        self._note(pending.placement, "failed")
         log.warning("watch: %s -> %s: %s", pending.placement.label, target, error["message"])
 
     def _fail_now(self, path: Path, placement: Placement, error: HeardError, context: dict[str, Any]) -> None:
@@ -343,6 +357,7 @@ class WatchService:
             log.error("watch: cannot move %s to failed/ (%s); leaving it in place", placement.label, exc)
             self._remember_stuck(path)
             return
+        self._note(placement, "failed")
         log.warning("watch: %s -> %s: %s", placement.label, target, error.message)
 
     def _reserve_name(self, path: Path, pending: _Pending, outcome: str) -> str:

@@ -49,11 +49,16 @@ def test_an_unloadable_pipeline_means_one_speaker_and_a_warning(tmp_path: Path,
     broken = tmp_path / "pipeline"
     broken.mkdir()
     (broken / "config.yaml").write_text("pipeline:\n  name: not.a.Pipeline\n")
+    waveform = decode_audio(mono_call.path)
     for model in (str(broken), str(tmp_path / "missing")):
         auto = AutoDiarizer(model=model)
-        result = auto.diarize(decode_audio(mono_call.path), DiarizeOptions(), null_hook)
+        result = auto.diarize(waveform, DiarizeOptions(), null_hook)
         assert result.method == "single"
         assert "one speaker" in result.warnings[0] and auto.load_error
+        # the next recording gets the same answer without trying (and failing) to load again
+        broken.joinpath("config.yaml").write_text("pipeline:\n  name: still.not.a.Pipeline\n")
+        again = auto.diarize(waveform, DiarizeOptions(), null_hook)
+        assert again.method == "single" and again.warnings == result.warnings
 
 
 class Timed:

@@ -187,3 +187,20 @@ def test_configuration_input_model_is_pure() -> None:
 
     with pytest.raises(pydantic.ValidationError):
         ConfigurationInput(tag="x" * 256)
+
+
+def test_api_keys_are_hashed_revocable_and_record_their_last_use(engine: Engine) -> None:
+    from heard_local.errors import AuthError
+
+    api_key, secret = engine.create_api_key("laptop")
+    assert secret.startswith("sk_local_") and api_key.last_used_at is None
+    stored = engine.store.db.fetchone("SELECT key_hash FROM api_keys WHERE key_id = ?", [api_key.key_id])[0]
+    assert secret not in stored and len(stored) == 64
+    assert engine.authenticate(secret).key_id == api_key.key_id
+    assert engine.list_api_keys()[0].last_used_at is not None
+    engine.revoke_api_key("laptop")
+    expected = "Invalid or revoked API key. Create one with: heard-local keys create --name NAME"
+    for wrong in (secret, None, "", "sk_local_wrong", secret + "x"):
+        with pytest.raises(AuthError) as caught:
+            engine.authenticate(wrong)
+        assert caught.value.message == expected

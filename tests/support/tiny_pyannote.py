@@ -139,17 +139,25 @@ def _make_segmentation_follow_input(model: Any, rng: np.random.Generator) -> Non
             return outputs.reshape(-1, outputs.shape[-1])
 
         states, silent_states = hidden(calibration), hidden(silence)
-        weight = model.classifier.weight
+        weight, bias = model.classifier.weight, model.classifier.bias
         weight.mul_(3.0 / float((states @ weight.T).std(0).mean()))
-        bias = -(states @ weight.T).mean(0)
-        for _ in range(50):
-            wins = torch.bincount((states @ weight.T + bias).argmax(-1), minlength=len(POWERSET_PRIORS))
-            bias += 0.5 * torch.log((POWERSET_PRIORS + 1e-3) / (wins / len(states) + 1e-3))
-        silent_logits = silent_states @ weight.T + bias
-        bias[0] += max(0.0, float((silent_logits[:, 1:].max(1).values - silent_logits[:, 0]).max()) + 1.0)
+        bias.copy_(-(states @ weight.T).mean(0))
+        # "nobody speaks" grows along the direction from typical states to the silent ones, so silence
+        # (and audio close to it) wins class 0 without making class 0 win everywhere
+        towards_silence = silent_states.mean(0) - states.mean(0)
+        towards_silence /= towards_silence.norm() ** 2
+        for _ in range(5):
+            for _ in range(50):
+                wins = torch.bincount((states @ weight.T + bias).argmax(-1), minlength=len(POWERSET_PRIORS))
+                bias += 0.5 * torch.log((POWERSET_PRIORS + 1e-3) / (wins / len(states) + 1e-3))
+            silent_logits = silent_states @ weight.T + bias
+            margin = float((silent_logits[:, 1:].max(1).values - silent_logits[:, 0]).max()) + 1.0
+            if margin <= 1.0:
+                break
+            weight[0] += margin * towards_silence
         # rounded so that last-bit differences between machines' matmuls do not change the weights
         weight.copy_(torch.round(weight * 1e4) / 1e4)
-        model.classifier.bias.copy_(torch.round(bias * 1e3) / 1e3)
+        bias.copy_(torch.round(bias * 1e3) / 1e3)
 
 
 def _synthetic_voice(rng: np.random.Generator, seconds: float = SEGMENTATION_DURATION) -> np.ndarray:

@@ -57,6 +57,12 @@ def choose(page: Any, elem_id: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+def upload(page: Any, path: Path) -> None:
+    page.locator("#hl-upload input[type=file]").set_input_files(str(path))
+    expect(page.locator("#hl-upload .uploading")).to_have_count(0)  # "Uploading 1 file..." has gone
+    expect(page.locator("#hl-upload")).to_contain_text(path.stem)  # shown as "name .ext size"
+
+
 def toast_text(page: Any) -> str:
     toasts = page.locator(".toast-body, [data-testid='toast-body']")
     expect(toasts.first).to_be_visible()
@@ -165,8 +171,7 @@ def test_paste_a_transcript_and_upload_a_recording_and_watch_them_complete(page:
         ui_server.ollama.delay = 0.0
 
     page.get_by_role("tab", name="Upload recordings").click()
-    page.locator("#hl-upload input[type=file]").set_input_files(str(recording))
-    expect(page.locator("#hl-upload")).to_contain_text("stereo_diarization.wav")
+    upload(page, recording)
     textbox(page, "hl-ingest-name").fill("Stereo call recording")
     page.locator("#hl-submit").click()
     expect(page.locator("#hl-ingest-result")).to_contain_text("stereo_diarization.wav: queued")
@@ -266,6 +271,7 @@ def test_bulk_review_group_change(page: Any, ui_server: UiServer) -> None:
     page.locator("#hl-list .hl-check-all").check()
     choose(page, "hl-bulk-group", "Under review")
     page.locator("#hl-bulk-apply").click()
+    expect(page.get_by_text("2 conversations set to “Under review”.")).to_be_visible()
     expect(page.locator("#hl-list")).to_contain_text("Under review")
     screenshot(page, "06-conversations")
     with api_client(ui_server) as api:
@@ -327,8 +333,7 @@ def test_a_bad_file_gets_a_readable_message(page: Any, ui_server: UiServer, tmp_
     fake = tmp_path / "notes.wav"
     fake.write_text("this is not audio at all " * 20)
     open_ui(page, ui_server)
-    page.locator("#hl-upload input[type=file]").set_input_files(str(fake))
-    expect(page.locator("#hl-upload")).to_contain_text("notes.wav")
+    upload(page, fake)
     page.locator("#hl-submit").click()
     result = page.locator("#hl-ingest-result")
     expect(result).to_contain_text("notes.wav: Audio format not recognized")

@@ -60,7 +60,8 @@ def diarize_fast(pipeline: Any, waveform: Any, sample_rate: int, *, num_speakers
 
     if backend not in BACKEND_CHOICES:
         raise ValueError(f"backend must be one of {', '.join(BACKEND_CHOICES)}, not {backend!r}")
-    speakers = {"num_speakers": num_speakers, "min_speakers": min_speakers, "max_speakers": max_speakers}
+    speakers = {name: value for name, value in (("num_speakers", num_speakers), ("min_speakers", min_speakers),
+                                                 ("max_speakers", max_speakers)) if value is not None}
     reason = "backend='stock' requested" if backend == "stock" else runner.unsupported_reason(pipeline, sample_rate)
     if reason is None:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from heard_local.api.deps import CallerDep, EngineDep
 from heard_local.api.openapi import errors
@@ -58,5 +58,8 @@ def reprocess_configuration(configuration_id: str, engine: EngineDep, _caller: C
 
 @router.get("/configurations/{configuration_id}/analytics",
             summary="Executive and Qualitative Analysis Report for a configuration")
-def analytics(configuration_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
-    return engine.analytics_report(configuration_id)
+def analytics(configuration_id: str, engine: EngineDep, _caller: CallerDep,
+              narrative: bool = Query(True, description="Ask the LLM for the executive narrative (may take as "
+                                      "long as the Ollama timeout); false returns only the computed numbers")
+              ) -> dict[str, Any]:
+    return engine.analytics_report(configuration_id, include_narrative=narrative)

@@ -26,9 +26,9 @@ async def health() -> dict[str, Any]:  # async: no thread hop for the most frequ
     return {"status": "ok", "version": __version__}
 
 
-@router.get("/status", summary="Queue, workers and models")
+@router.get("/status", summary="Queue, workers, models and the LLM (Ollama)")
 def status(engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
-    return engine.status()
+    return {**engine.status(), "llm": engine.llm_health()}
 
 
 @router.post("/keys", status_code=201, summary="Create an API key (admin; the key is shown once)")

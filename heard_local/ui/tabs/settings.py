@@ -15,7 +15,7 @@ from heard_local.errors import ValidationError
 from heard_local.ui import scripts
 from heard_local.ui.context import UiContext
 from heard_local.ui.errors import friendly
-from heard_local.ui.format import alert, badge, date_text, esc, relative_time, table
+from heard_local.ui.format import badge, date_text, esc, relative_time, table
 from heard_local.ui.widgets import html
 
 LLM_TONES = {"running": "success", "not_running": "danger", "model_not_pulled": "warning", "error": "danger"}
@@ -51,28 +51,17 @@ def _model_card(title: str, name: str | None, info: dict[str, Any] | None, *, di
 
 
 def llm_health(engine: Engine) -> dict[str, Any] | None:
-    check = getattr(engine, "llm_health", None)
-    if not callable(check):
-        return None
     try:
-        return check()
+        return engine.llm_health()
     except Exception as exc:  # a status page must render whatever the LLM does
         return {"status": "error", "ok": False, "message": str(exc)}
 
 
 def watch_status(engine: Engine) -> dict[str, Any] | None:
     """The watch-folder service's ``status()``, when this server runs one."""
-    check = getattr(engine, "watch_status", None)
-    if not callable(check):
-        # Until the engine offers watch_status(): the running WatchService among its services.
-        services = getattr(engine, "_services", [])
-        check = next((s.status for s in services if type(s).__name__ == "WatchService"
-                      and callable(getattr(s, "status", None))), None)
-    if check is None:
-        return None
     try:
-        return check()
-    except Exception as exc:
+        return engine.services_status().get("WatchService")
+    except Exception as exc:  # a status page must render whatever a service does
         return {"error": str(exc)}
 
 
@@ -115,6 +104,12 @@ def render_status(engine: Engine) -> str:
     return f'<div class="hl-status-grid">{"".join(cards)}</div>'
 
 
+def _activity(folder: dict[str, Any]) -> str:
+    when = str(folder["last_activity_at"])[:19].replace("T", " ")
+    return (f"{folder['last_outcome']} {folder['last_file']} · {when} UTC "
+            f"({folder['processed']} processed, {folder['failed']} failed)")
+
+
 def _watch_card(engine: Engine) -> str:
     info = watch_status(engine)
     if info is None:
@@ -125,10 +120,12 @@ def _watch_card(engine: Engine) -> str:
     if info.get("error"):
         return _card("Watch folders", badge("Error", "danger"),
                      f'<div class="hl-status-error">{esc(info["error"])}</div>')
-    folders = [str(f.get("name") if isinstance(f, dict) else f) for f in info.get("folders") or []]
+    folders = info.get("folders") or []
     busy = int(info.get("processing") or 0) + int(info.get("settling") or 0)
     body = (_line("Folder", info.get("watch_dir") or engine.settings.watch_dir)
-            + _line("Sub-folders", ", ".join(folders) or "none yet")
+            + _line("Sub-folders", ", ".join(str(f["name"]) for f in folders) or "none yet")
+            + "".join(_line(f"{f['name']}/ last activity", _activity(f)) for f in folders
+                      if f.get("last_activity_at"))
             + _line("Mode", info.get("mode") or "—")
             + _line("Files arriving / processing", f"{info.get('settling', 0)} / {info.get('processing', 0)}")
             + '<div class="hl-muted">Drop recordings or .txt transcripts into a sub-folder; results appear '
@@ -209,8 +206,6 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
         if not key_id:
             raise ValidationError("Pick the key to revoke.")
         revoked = engine.revoke_api_key(key_id)
-        for listener in ctx.key_revoked:
-            listener(revoked.key_id)
         gr.Info(f"Key “{revoked.name}” revoked: it stops working at once.", duration=4)
         table, choices = keys_view()
         return table, choices, gr.Textbox(value="", visible=False)
@@ -227,11 +222,3 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
     check.click(refresh, outputs=[status, keys_table, revoke_pick], api_visibility="private")
     tab.select(refresh, outputs=[status, keys_table, revoke_pick], show_progress="hidden", api_visibility="private")
 
-
-def health_alert(engine: Engine) -> str:
-    """A banner for the page top when the LLM needs attention (empty when all is well or unknown)."""
-    health = llm_health(engine)
-    if not health or health.get("ok"):
-        return ""
-    return alert(str(health.get("message") or "The local LLM is not available."), "warning",
-                 title="Extraction and summaries are paused.")

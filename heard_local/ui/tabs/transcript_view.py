@@ -38,10 +38,7 @@ EMPTY = empty_state("No conversation open", "Pick one in the Conversations tab, 
 
 def latest_job(engine: Engine, transcription_id: str) -> Job | None:
     """The most recent job of a transcription (its processing, or a re-run)."""
-    finder = getattr(engine, "latest_job", None)
-    if callable(finder):
-        return finder(transcription_id)
-    return next((j for j in engine.list_jobs(limit=500) if j.transcription_id == transcription_id), None)
+    return engine.latest_job(transcription_id)
 
 
 def job_card_html(engine: Engine, job: Job) -> str:

@@ -156,7 +156,7 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
         changed, problems = set_groups(engine, ids, group_value)
         html, label, used = list_page(engine, current_filter(*values), offset_value)
         label_html = f'<div class="hl-page-label">{label}</div>'
-        target = dict(SET_GROUP_CHOICES).get(group_value, group_value)
+        target = {value: label for label, value in SET_GROUP_CHOICES}.get(group_value, group_value)
         message = alert(f"{changed} conversation{'s' if changed != 1 else ''} set to “{target}”."
                         + (f" {len(problems)} could not be changed: {problems[0]}" if problems else ""),
                         "success" if not problems else "warning")
