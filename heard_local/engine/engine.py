@@ -379,10 +379,7 @@ class Engine:
 
     def reprocess_configuration(self, configuration_id: str) -> list[Job]:
         self.store.configurations.get(configuration_id)
-        rows = self.store.db.fetchall(
-            "SELECT transcription_id FROM transcriptions WHERE configuration_id = ? AND status = 'COMPLETED' "
-            "ORDER BY created_at", [configuration_id])
-        return [self.reprocess(r[0]) for r in rows]
+        return [self.reprocess(tid) for tid in self.store.transcriptions.completed_ids(configuration_id)]
 
     # --- jobs -------------------------------------------------------------------------------------
 
@@ -458,8 +455,7 @@ class Engine:
                                 field="transcription_id")
         with self.store.db.write() as cur:
             media = self.store.transcriptions.delete(cur, transcription_id)
-            still_used = media and cur.execute(
-                "SELECT count(*) FROM transcriptions WHERE media_path = ?", [media]).fetchone()[0]
+            still_used = bool(media) and self.store.transcriptions.media_in_use(cur, media)
         if media and not still_used:
             Path(media).unlink(missing_ok=True)
 

@@ -109,7 +109,7 @@ class JobRunner:
         details = transcription.details
         segments = self.store.transcriptions.segments(job.transcription_id)
         speakers = details.speakers if details else {}
-        language = self._language_of(job.transcription_id)
+        language = self.store.transcriptions.language_of(job.transcription_id)
         context = LlmContext(
             segments=segments,
             language=language,
@@ -125,11 +125,6 @@ class JobRunner:
             return EnrichmentResult(fields=None, summary=None, status=LlmStatus.PENDING,
                                     pending_reason=str(exc))
         return enrich(context, configuration, extractor=llm, summarizer=llm, hook=hook)
-
-    def _language_of(self, transcription_id: str) -> str | None:
-        row = self.store.db.fetchone("SELECT language FROM transcriptions WHERE transcription_id = ?",
-                                     [transcription_id])
-        return row[0] if row else None
 
     def _reprocess(self, job: Job, configuration: Configuration, hook: ProgressHook) -> None:
         outcome = self._enrich(job, configuration, hook)
@@ -152,18 +147,13 @@ class JobRunner:
             self._save_llm(cur, job, configuration, outcome)
             self.store.transcriptions.mark_completed(cur, job.transcription_id)
             self.store.jobs.mark_completed(cur, job.job_id)
-            if configuration.webhooks and configuration.webhooks.success_url:
-                self.store.webhooks.enqueue(
-                    cur, transcription_id=job.transcription_id, configuration_id=configuration.configuration_id,
-                    event=SUCCESS, url=configuration.webhooks.success_url,
-                    payload={
-                        "transcription_id": job.transcription_id,
-                        "status": "COMPLETED",
-                        "configuration_id": configuration.configuration_id,
-                        "duration": duration,
-                        "completed_at": utcnow().isoformat().replace("+00:00", "Z"),
-                    },
-                )
+            self._notify(cur, job, configuration, SUCCESS, {
+                "transcription_id": job.transcription_id,
+                "status": "COMPLETED",
+                "configuration_id": configuration.configuration_id,
+                "duration": duration,
+                "completed_at": utcnow().isoformat().replace("+00:00", "Z"),
+            })
         log.info("job %s completed (transcription %s)", job.job_id, job.transcription_id)
 
     def _fail_or_retry(self, job: Job, error: BaseException) -> None:
@@ -180,23 +170,24 @@ class JobRunner:
         with self.store.db.write() as cur:
             self.store.jobs.mark_failed(cur, job.job_id, message, code)
             if job.kind is JobKind.REPROCESS:
-                cur.execute(
-                    "UPDATE transcriptions SET llm_status = 'pending', llm_pending_reason = ? "
-                    "WHERE transcription_id = ?", [message, job.transcription_id],
-                )
+                self.store.transcriptions.mark_llm_pending(cur, job.transcription_id, message)
                 return
             self.store.transcriptions.mark_failed(cur, job.transcription_id, message, code)
             try:
                 configuration = self.store.configurations.get(job.configuration_id)
             except HeardError:
                 return
-            if configuration.webhooks and configuration.webhooks.error_url:
-                self.store.webhooks.enqueue(
-                    cur, transcription_id=job.transcription_id, configuration_id=configuration.configuration_id,
-                    event=ERROR, url=configuration.webhooks.error_url,
-                    payload={
-                        "transcription_id": job.transcription_id,
-                        "status": "FAILED",
-                        "error": {"message": message, "code": status},
-                    },
-                )
+            self._notify(cur, job, configuration, ERROR, {
+                "transcription_id": job.transcription_id,
+                "status": "FAILED",
+                "error": {"message": message, "code": status},
+            })
+
+    def _notify(self, cur: Any, job: Job, configuration: Configuration, event: str, payload: dict[str, Any]) -> None:
+        """Queue the configuration's webhook for ``event`` in the caller's transaction (the outbox)."""
+        hooks = configuration.webhooks
+        url = (hooks.success_url if event == SUCCESS else hooks.error_url) if hooks else None
+        if url:
+            self.store.webhooks.enqueue(cur, transcription_id=job.transcription_id,
+                                        configuration_id=configuration.configuration_id, event=event, url=url,
+                                        payload=payload)

@@ -156,6 +156,10 @@ class TranscriptionRepo:
             [message, code, now, now, transcription_id],
         )
 
+    def mark_llm_pending(self, cur: duckdb.DuckDBPyConnection, transcription_id: str, reason: str) -> None:
+        cur.execute("UPDATE transcriptions SET llm_status = 'pending', llm_pending_reason = ?, updated_at = ? "
+                    "WHERE transcription_id = ?", [reason, to_db(utcnow()), transcription_id])
+
     def set_group(self, transcription_id: str, group: TranscriptionGroup | None) -> None:
         with self.db.write() as cur:
             self._require(transcription_id)
@@ -209,6 +213,19 @@ class TranscriptionRepo:
     def exists(self, transcription_id: str) -> bool:
         return self.db.fetchone("SELECT 1 FROM transcriptions WHERE transcription_id = ?",
                                 [transcription_id]) is not None
+
+    def media_in_use(self, cur: duckdb.DuckDBPyConnection, media_path: str) -> bool:
+        row = cur.execute("SELECT count(*) FROM transcriptions WHERE media_path = ?", [media_path]).fetchone()
+        return bool(row and row[0])
+
+    def language_of(self, transcription_id: str) -> str | None:
+        row = self.db.fetchone("SELECT language FROM transcriptions WHERE transcription_id = ?", [transcription_id])
+        return row[0] if row else None
+
+    def completed_ids(self, configuration_id: str) -> list[str]:
+        rows = self.db.fetchall("SELECT transcription_id FROM transcriptions WHERE configuration_id = ? AND "
+                                "status = 'COMPLETED' ORDER BY created_at", [configuration_id])
+        return [r[0] for r in rows]
 
     def media_path(self, transcription_id: str) -> str | None:
         row = self.db.fetchone("SELECT media_path FROM transcriptions WHERE transcription_id = ?",
