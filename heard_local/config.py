@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         description="pyannote pipeline name (needs HF token + internet once) or local directory; "
         "empty to disable",
     )
+    diarization_backend: Literal["auto", "onnxruntime", "torchscript", "eager", "stock"] = Field(
+        default="auto",
+        description="How pyannote's pipeline runs: 'auto' takes the fast path (same turns, several times faster "
+        "on a CPU) with the fastest checked backend; 'stock' always calls pyannote's own pipeline",
+    )
     hf_token: str | None = None
     model_idle_unload_seconds: float = 600.0
 

@@ -35,10 +35,11 @@ def single_speaker(waveform: Waveform, warning: str | None = None) -> Diarizatio
 class AutoDiarizer:
     """:class:`heard_local.pipeline.protocols.Diarizer` that picks a method per recording."""
 
-    def __init__(self, model: str | None, token: str | None = None, device: str = "auto"):
+    def __init__(self, model: str | None, token: str | None = None, device: str = "auto", backend: str = "auto"):
         self.model = model or None
         self.token = token
         self.device = device
+        self.backend = backend
         self.channels = ChannelDiarizer()
         self._speaker_model: Diarizer | None = None
         self.load_error: str | None = None
@@ -81,7 +82,8 @@ class AutoDiarizer:
                 from heard_local.adapters.pyannote import PyannoteDiarizer
 
                 try:
-                    self._speaker_model = PyannoteDiarizer(self.model, self.token, device=self.device)
+                    self._speaker_model = PyannoteDiarizer(self.model, self.token, device=self.device,
+                                                            backend=self.backend)
                 except ModelUnavailableError as exc:
                     self.load_error, self._failed_at = str(exc), time.monotonic()
                     log.warning("diarization model unavailable: %s", exc)
@@ -93,4 +95,5 @@ class AutoDiarizer:
 def build_diarizer(settings: Settings) -> AutoDiarizer:
     """The engine's diarizer (see :mod:`heard_local.engine.models`)."""
     device = settings.whisper_device if settings.whisper_device in ("cpu", "cuda") else "auto"
-    return AutoDiarizer(settings.diarization_model, settings.hf_token, device=device)
+    return AutoDiarizer(settings.diarization_model, settings.hf_token, device=device,
+                        backend=settings.diarization_backend)

@@ -1,4 +1,5 @@
-"""Speaker diarization with a pyannote.audio ``SpeakerDiarization`` pipeline: the only module importing it.
+"""Speaker diarization with a pyannote.audio ``SpeakerDiarization`` pipeline (with :mod:`.fast_diarization`,
+the only modules importing pyannote).
 
 The pipeline is loaded by name (``pyannote/speaker-diarization-community-1``: needs a Hugging Face token
 and internet once) or from a local directory holding a ``config.yaml`` that points at local checkpoints
@@ -23,15 +24,16 @@ log = logging.getLogger(__name__)
 class PyannoteDiarizer:
     """:class:`heard_local.pipeline.protocols.Diarizer` on a pyannote pipeline."""
 
-    def __init__(self, model: str, token: str | None = None, *, device: str = "auto"):
+    def __init__(self, model: str, token: str | None = None, *, device: str = "auto", backend: str = "auto"):
         self.model_name = model
+        self.backend = backend
         self.pipeline = load_pipeline(model, token, device=device)
 
     def close(self) -> None:
         self.pipeline = None
 
     def diarize(self, waveform: Waveform, options: DiarizeOptions, hook: ProgressHook) -> DiarizationResult:
-        return _run_pipeline(self.pipeline, waveform, options, hook)
+        return _run_pipeline(self.pipeline, waveform, options, hook, backend=self.backend)
 
 
 def load_pipeline(model: str, token: str | None = None, *, device: str = "auto") -> Any:
@@ -67,15 +69,17 @@ def _load_failure(model: str, exc: BaseException | None, token: str | None) -> s
             f"access.{need_token} Or set HEARD_DIARIZATION_MODEL to a local pipeline directory.")
 
 
-def _run_pipeline(pipeline: Any, waveform: Waveform, options: DiarizeOptions, hook: ProgressHook) -> DiarizationResult:
-    """Run ``pipeline`` on the in-memory mono mix. The one place that calls pyannote: a faster
-    implementation can replace this function without touching anything else."""
-    import torch
+def _run_pipeline(pipeline: Any, waveform: Waveform, options: DiarizeOptions, hook: ProgressHook, *,
+                  backend: str = "auto") -> DiarizationResult:
+    """Run ``pipeline`` on the in-memory mono mix. The one place that calls pyannote: through the fast
+    path, which returns the stock call's result (same turns) several times faster on a CPU, and runs the
+    stock call itself for pipelines it does not reproduce."""
+    from heard_local.adapters.fast_diarization import diarize_fast, last_path
 
-    audio = {"waveform": torch.from_numpy(waveform.mono).unsqueeze(0), "sample_rate": waveform.sample_rate,
-             "uri": "recording"}
-    output = pipeline(audio, num_speakers=options.num_speakers, min_speakers=options.min_speakers,
-                      max_speakers=options.max_speakers, hook=PyannoteProgress(hook))
+    output = diarize_fast(pipeline, waveform.mono, waveform.sample_rate, num_speakers=options.num_speakers,
+                          min_speakers=options.min_speakers, max_speakers=options.max_speakers,
+                          hook=PyannoteProgress(hook), uri="recording", backend=backend)
+    log.info("diarization ran %s", last_path(pipeline))
     annotation = _exclusive(output)
     turns = [SpeakerTurn(start=float(segment.start), end=float(segment.end), speaker=str(label))
              for segment, _, label in annotation.itertracks(yield_label=True)]

@@ -86,7 +86,7 @@ def conversation_from_waveform(waveform: Waveform, *, transcriber: Transcriber, 
              waveform.duration, times.decode, times.transcribe, times.diarize, diarization.method, times.align)
     return ConversationResult(
         segments=alignment.segments,
-        language=asr.language,
+        language=asr.language if alignment.segments else None,  # a guess from silence is no language
         duration=round(waveform.duration, 3),
         speaker_roles=alignment.roles(diarization.roles),
         warnings=warnings,

@@ -118,7 +118,7 @@ def test_a_failing_speaker_model_costs_the_speakers_not_the_transcript(mono_call
 def test_silence_completes_with_no_segments_and_a_warning(transcriber: WhisperTranscriber, shared_data: type) -> None:
     waveform = decode_audio(shared_data("pyannote-audio", "tests-data", "empty.wav"))
     result = conversation_from_waveform(waveform, transcriber=transcriber, diarizer=AutoDiarizer(model=None))
-    assert result.segments == [] and result.num_speakers == 0
+    assert result.segments == [] and result.num_speakers == 0 and result.language is None
     assert result.warnings == [NO_SPEECH_WARNING]
     digital = Waveform(np.zeros((2, 16_000 * 3), np.float32))
     assert conversation_from_waveform(digital, transcriber=transcriber, diarizer=None).warnings == [NO_SPEECH_WARNING]

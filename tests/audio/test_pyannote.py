@@ -106,3 +106,22 @@ def test_pyannote_runs_alongside_transcription_and_reports_progress(diarizer: Au
     counted = {step for step, _, total in progress if total is not None}
     assert {"transcribe", "diarize/segmentation", "diarize/embeddings"} <= counted
     assert all(completed <= total for _, completed, total in progress if total is not None)
+
+
+def test_the_engine_diarizer_takes_the_fast_path_and_gives_stock_pyannotes_turns(diarizer: AutoDiarizer,
+                                                                                 tiny_pyannote_dir: Path,
+                                                                                 shared_data: type) -> None:
+    from heard_local.adapters.fast_diarization import last_path
+
+    waveform = decode_audio(shared_data("pyannote-audio", "sample.wav"))
+    options = DiarizeOptions(num_speakers=2)
+    fast = diarizer.diarize(waveform, options, null_hook)
+    assert last_path(diarizer.speaker_model().pipeline).startswith("fast:")  # type: ignore[attr-defined]
+
+    stock_settings = Settings(diarization_model=str(tiny_pyannote_dir), diarization_backend="stock", _env_file=None)
+    stock_diarizer = build_diarizer(stock_settings)
+    stock = stock_diarizer.diarize(waveform, options, null_hook)
+    assert last_path(stock_diarizer.speaker_model().pipeline).startswith("stock")  # type: ignore[attr-defined]
+    assert len(stock.turns) > 1
+    assert [(t.speaker, round(t.start, 3), round(t.end, 3)) for t in fast.turns] == \
+        [(t.speaker, round(t.start, 3), round(t.end, 3)) for t in stock.turns]

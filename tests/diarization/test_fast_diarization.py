@@ -210,6 +210,19 @@ def test_community1_architecture(wespeaker_dir: Path) -> None:
     assert last_path(pipeline) == "fast:segmentation=torchscript,embedding=torchscript"
 
 
+def test_chunk_step_off_the_fbank_frame_grid(wespeaker_dir: Path) -> None:
+    """A 1.234 s step does not fall on WeSpeaker's 10 ms fbank grid: fbanks are then computed per chunk."""
+    from pyannote.audio.pipelines import SpeakerDiarization
+
+    pipeline = SpeakerDiarization(segmentation=str(wespeaker_dir / "segmentation" / "pytorch_model.bin"),
+                                  segmentation_step=0.1234, embedding={"checkpoint": str(wespeaker_dir / "embedding")},
+                                  plda=str(wespeaker_dir / "plda"))
+    pipeline.instantiate(pipeline.default_parameters())
+    audio = recordings.conversation(recordings.SCRIPT_THREE_SPEAKERS[3:])[: 13 * recordings.SAMPLE_RATE]
+    assert_same(stock(pipeline, audio, num_speakers=2), fast(pipeline, audio, num_speakers=2))
+    assert last_path(pipeline).startswith("fast:")
+
+
 def test_other_sample_rates_go_to_stock_pyannote(xvector: Any, three_speakers: np.ndarray) -> None:
     audio = three_speakers[::2].copy()  # 8 kHz: pyannote resamples it itself
     expected = stock(xvector, audio, sample_rate=8000, num_speakers=2).output

@@ -188,14 +188,15 @@ def build_tiny_whisper(directory: Path, *, architecture: str | Dimensions = "tes
     dec = spec.decoder
     vocab_size = len(vocabulary)
     embeddings = normal(vocab_size, d, scale=1.0)
-    # The chain's tokens get mutually orthogonal, zero-mean embeddings where d allows, so the bigram
-    # lookup below cannot confuse two of them.
+    # The chain's tokens get mutually orthogonal, zero-mean embeddings, so the bigram lookup below
+    # cannot confuse two of them (hence a phrase must be shorter than d_model).
     states = sorted(chain)
-    if len(states) < d:
-        basis = rng.standard_normal((d, len(states)))
-        basis -= basis.mean(axis=0, keepdims=True)
-        q, _ = np.linalg.qr(basis)
-        embeddings[states] = (q.T * math.sqrt(d)).astype(np.float32)
+    if len(states) >= d:
+        raise ValueError(f"a {len(words)}-word phrase needs d_model > {len(states)} (this architecture has {d})")
+    basis = rng.standard_normal((d, len(states)))
+    basis -= basis.mean(axis=0, keepdims=True)
+    q, _ = np.linalg.qr(basis)
+    embeddings[states] = (q.T * math.sqrt(d)).astype(np.float32)
     dec.embeddings.weight = embeddings
     dec.position_encodings.encodings = np.zeros((448, d), np.float32)
     dec.layer_norm.gamma, dec.layer_norm.beta = np.ones(d, np.float32), np.zeros(d, np.float32)

@@ -16,9 +16,10 @@ pipeline. It is a drop-in replacement for that call.
   total=...)`` with the step names "segmentation", "speaker_counting", "embeddings",
   "discrete_diarization". The "embeddings" step counts batches of chunks with speech, so its total is
   smaller than stock pyannote's.
-- ``backend``: "auto" (fastest available: onnxruntime when the ``onnx`` package is installed, else
-  TorchScript), "onnxruntime", "torchscript", "eager" (the fast algorithm on plain torch), or "stock"
-  (always the stock pipeline call).
+- ``backend``: "auto" (fastest available: onnxruntime for the embedding network when the ``onnx``
+  package is installed, else TorchScript; the segmentation network always uses TorchScript, whose
+  decisions are identical to eager's), "onnxruntime", "torchscript", "eager" (the fast algorithm on
+  plain torch), or "stock" (always the stock pipeline call).
 - Thread use follows ``torch.get_num_threads()`` at call time; nothing global is changed. Safe to call
   from several threads (the per-pipeline compiled models are built once, under a lock).
 

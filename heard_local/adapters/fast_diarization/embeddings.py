@@ -121,7 +121,6 @@ class FastEmbeddings:
         batches = [active[i:i + CHUNKS_PER_BATCH] for i in range(0, len(active), CHUNKS_PER_BATCH)]
         if hook is not None:
             hook("embeddings", None, total=len(batches), completed=0)
-        frames = None
         for done, batch in enumerate(batches, 1):
             frames = self._trunk(waveform, [starts[c] for c in batch], window_size)
             with torch.inference_mode():

@@ -3,8 +3,9 @@
 Equivalent to ``pipeline._segmentation(file)`` (``Inference.slide`` with ``skip_aggregation=True``): the
 same chunks (complete windows from ``Tensor.unfold`` plus one zero-padded last window), the same
 powerset-to-multilabel conversion (pyannote's own ``Powerset`` module), the same output sliding window.
-Only the model's forward pass runs on a faster backend; its per-frame decisions are what count, and the
-backend is accepted only if its class probabilities stay within ``PROBABILITY_TOLERANCE`` of eager's.
+Only the model's forward pass runs on a faster backend (TorchScript: traced, frozen, optimised; its
+decisions match eager's exactly in every comparison so far), accepted only if its class probabilities stay
+within ``PROBABILITY_TOLERANCE`` of eager's on a probe.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from heard_local.adapters.fast_diarization.backends import CompiledModule, compi
 # Largest difference in a class probability allowed between the compiled and eager forward pass on the
 # probe. onnxruntime's LSTM differs by ~4e-4 in log-probability; a wiring mistake differs by ~1.
 PROBABILITY_TOLERANCE = 2e-3
+
+# onnxruntime's LSTM runs PyanNet ~1.5x faster than TorchScript but rounds differently, which flips the
+# powerset decision of a few nearly tied frames (~4e-5 of them with random weights). Segmentation is ~10%
+# of the fast path's time, so identical decisions win: TorchScript runs torch's own LSTM kernel.
+BACKEND_FOR_SEGMENTATION = {"onnxruntime": "torchscript"}
 
 Hook = Callable[..., Any]
 
@@ -62,8 +68,9 @@ class FastSegmentation:
         self.powerset = bool(model.specifications.powerset)
         window = model.audio.get_num_samples(self.inference.duration)
         probe = _probe_chunks(window)
+        order = tuple(dict.fromkeys(BACKEND_FOR_SEGMENTATION.get(b, b) for b in backends))
         self.forward: CompiledModule = compile_module(
-            PyanNetForward(model), probe, tolerance=PROBABILITY_TOLERANCE, backends=backends,
+            PyanNetForward(model), probe, tolerance=PROBABILITY_TOLERANCE, backends=order,
             compare=self._probability_difference, name="segmentation")
 
     @property
