@@ -73,7 +73,7 @@ def serve(settings: Settings, *, ui: bool = True, watcher: bool = True) -> int:
         if ui:
             print(f"  web UI:   {url}/", file=sys.stderr)
         print(f"  API:      {url}/api/v1  (docs: {url}/docs)", file=sys.stderr)
-        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
                                 timeout_graceful_shutdown=5)
         uvicorn.Server(config).run()
     finally:

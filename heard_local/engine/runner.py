@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,18 +47,25 @@ class JobRunner:
             if job.kind is JobKind.REPROCESS:
                 self._reprocess(job, configuration, recorder)
                 return
-            self.store.transcriptions.mark_in_progress(job.transcription_id)
             conversation = self._conversation(job, configuration, recorder)
             speakers = {
                 speaker: SpeakerInfo(role=conversation.speaker_roles.get(speaker))
                 for speaker in dict.fromkeys(s.speaker for s in conversation.segments)
             }
-            with self.store.db.write() as cur:
+
+            def save_conversation(cur: Any) -> None:
                 self.store.transcriptions.save_conversation(
                     cur, job.transcription_id, segments=conversation.segments, language=conversation.language,
                     duration=conversation.duration, speakers=speakers, warnings=conversation.warnings,
                     words=conversation.words,
                 )
+
+            if not wants_llm(configuration):  # one transaction from conversation to COMPLETED
+                outcome = EnrichmentResult(fields=None, summary=None, status=LlmStatus.NOT_REQUESTED)
+                self._complete(job, configuration, outcome, duration=conversation.duration, before=save_conversation)
+                return
+            with self.store.db.write() as cur:  # committed first: the LLM stage reads it back
+                save_conversation(cur)
             outcome = self._enrich(job, configuration, recorder)
             self._complete(job, configuration, outcome, duration=conversation.duration)
         except Exception as error:  # every failure is recorded on the job; the worker never dies
@@ -134,18 +142,20 @@ class JobRunner:
 
     # --- outcomes ---------------------------------------------------------------------------------
 
-    def _save_llm(self, cur: Any, job: Job, configuration: Configuration, outcome: EnrichmentResult) -> None:
+    def _save_llm(self, cur: Any, job: Job, configuration: Configuration, outcome: EnrichmentResult, *,
+                  complete: bool = False) -> None:
         self.store.transcriptions.save_llm_results(
             cur, job.transcription_id, fields=outcome.fields,
             field_types={f.name: f.type.value for f in configuration.extraction_fields},
-            summary=outcome.summary, status=outcome.status, pending_reason=outcome.pending_reason,
+            summary=outcome.summary, status=outcome.status, pending_reason=outcome.pending_reason, complete=complete,
         )
 
     def _complete(self, job: Job, configuration: Configuration, outcome: EnrichmentResult,
-                  duration: float | None) -> None:
+                  duration: float | None, before: Callable[[Any], None] | None = None) -> None:
         with self.store.db.write() as cur:
-            self._save_llm(cur, job, configuration, outcome)
-            self.store.transcriptions.mark_completed(cur, job.transcription_id)
+            if before is not None:
+                before(cur)
+            self._save_llm(cur, job, configuration, outcome, complete=True)
             self.store.jobs.mark_completed(cur, job.job_id)
             self._notify(cur, job, configuration, SUCCESS, {
                 "transcription_id": job.transcription_id,

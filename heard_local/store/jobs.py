@@ -107,7 +107,8 @@ class JobRepo:
         return _build(row) if row else None
 
     def claim(self, kinds: Sequence[JobKind]) -> Job | None:
-        """Atomically take the oldest runnable PENDING job of one of ``kinds``."""
+        """Atomically take the oldest runnable PENDING job of one of ``kinds`` and mark its transcription
+        IN_PROGRESS."""
         if not kinds:
             return None
         now = to_db(utcnow())
@@ -121,7 +122,17 @@ class JobRepo:
                     RETURNING {_COLUMNS}""",
                 [now, now, *[k.value for k in kinds]],
             ).fetchone()
-        return _build(row) if row else None
+            if row is None:
+                return None
+            job = _build(row)
+            if job.kind is not JobKind.REPROCESS:  # re-running the LLM leaves a finished transcript finished
+                # the same transaction: a transcript job often finishes before a second write could land
+                cur.execute(
+                    "UPDATE transcriptions SET status = 'IN_PROGRESS', started_at = coalesce(started_at, ?), "
+                    "updated_at = ? WHERE transcription_id = ? AND status IN ('PENDING', 'IN_PROGRESS')",
+                    [now, now, job.transcription_id],
+                )
+        return job
 
     def next_run_after(self, kinds: Sequence[JobKind]) -> datetime | None:
         if not kinds:

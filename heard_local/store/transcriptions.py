@@ -93,14 +93,6 @@ class TranscriptionRepo:
             for new in rows
         ])
 
-    def mark_in_progress(self, transcription_id: str) -> None:
-        with self.db.write() as cur:
-            cur.execute(
-                "UPDATE transcriptions SET status = 'IN_PROGRESS', started_at = coalesce(started_at, ?), "
-                "updated_at = ? WHERE transcription_id = ? AND status IN ('PENDING', 'IN_PROGRESS')",
-                [to_db(utcnow()), to_db(utcnow()), transcription_id],
-            )
-
     def save_conversation(self, cur: duckdb.DuckDBPyConnection, transcription_id: str, *,
                           segments: list[Segment], language: str | None, duration: float | None,
                           speakers: dict[str, SpeakerInfo], warnings: list[str],
@@ -121,7 +113,8 @@ class TranscriptionRepo:
 
     def save_llm_results(self, cur: duckdb.DuckDBPyConnection, transcription_id: str, *,
                          fields: Fields | None, field_types: dict[str, str], summary: Summary | None,
-                         status: LlmStatus, pending_reason: str | None) -> None:
+                         status: LlmStatus, pending_reason: str | None, complete: bool = False) -> None:
+        """Store the LLM stage's results; ``complete=True`` also marks the transcription COMPLETED."""
         if fields is not None:
             cur.execute("DELETE FROM extracted_fields WHERE transcription_id = ?", [transcription_id])
             insert_rows(cur, "extracted_fields",
@@ -130,21 +123,15 @@ class TranscriptionRepo:
                  dumps([e.model_dump() for e in f.evidence]))
                 for i, f in enumerate(fields.fields)
             ])
-        if summary is not None:
-            cur.execute("UPDATE transcriptions SET summary = ? WHERE transcription_id = ?",
-                        [summary.summary, transcription_id])
-        cur.execute(
-            "UPDATE transcriptions SET llm_status = ?, llm_pending_reason = ?, updated_at = ? "
-            "WHERE transcription_id = ?",
-            [status.value, pending_reason, to_db(utcnow()), transcription_id],
-        )
-
-    def mark_completed(self, cur: duckdb.DuckDBPyConnection, transcription_id: str) -> None:
+        # One UPDATE for everything: DuckDB finds the row by scanning, so each statement costs.
+        completed = (", status = 'COMPLETED', completed_at = ?, error_message = NULL, error_code = NULL"
+                     if complete else "")
         now = to_db(utcnow())
         cur.execute(
-            "UPDATE transcriptions SET status = 'COMPLETED', completed_at = ?, error_message = NULL, "
-            "error_code = NULL, updated_at = ? WHERE transcription_id = ?",
-            [now, now, transcription_id],
+            "UPDATE transcriptions SET llm_status = ?, llm_pending_reason = ?, updated_at = ?, "
+            f"summary = CASE WHEN ? THEN ? ELSE summary END{completed} WHERE transcription_id = ?",
+            [status.value, pending_reason, now, summary is not None, summary.summary if summary else None,
+             *([now] if complete else []), transcription_id],
         )
 
     def mark_failed(self, cur: duckdb.DuckDBPyConnection, transcription_id: str, message: str,
