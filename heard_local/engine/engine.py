@@ -384,10 +384,15 @@ class Engine:
     # --- jobs -------------------------------------------------------------------------------------
 
     def get_job(self, job_id: str) -> Job:
-        return self.store.jobs.get(job_id)
+        return self._with_live_progress(self.store.jobs.get(job_id))
+
+    def _with_live_progress(self, job: Job) -> Job:
+        """A running job's progress as its worker last reported it (the row is updated sparingly)."""
+        live = self.runner.live_progress.get(job.job_id) if job.status is JobStatus.IN_PROGRESS else None
+        return job if live is None else job.model_copy(update={"progress": live})
 
     def job_view(self, job_id: str) -> dict[str, Any]:
-        job = self.store.jobs.get(job_id)
+        job = self.get_job(job_id)
         view = job.to_api(queue_position=self.store.jobs.queue_position(job))
         return view
 
@@ -396,7 +401,7 @@ class Engine:
         """Block until the job is COMPLETED or FAILED (or ``timeout`` seconds pass)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            job = self.store.jobs.get(job_id)
+            job = self.get_job(job_id)
             if on_progress is not None:
                 on_progress(job)
             if job.status in (JobStatus.COMPLETED, JobStatus.FAILED):
@@ -408,10 +413,11 @@ class Engine:
 
     def latest_job(self, transcription_id: str) -> Job | None:
         """The most recent job of a transcription (its processing, or a re-run of the LLM stage)."""
-        return self.store.jobs.latest_for_transcription(transcription_id)
+        job = self.store.jobs.latest_for_transcription(transcription_id)
+        return None if job is None else self._with_live_progress(job)
 
     def list_jobs(self, limit: int = 50) -> list[Job]:
-        return self.store.jobs.list_recent(limit)
+        return [self._with_live_progress(job) for job in self.store.jobs.list_recent(limit)]
 
     # --- transcriptions ---------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from heard_local.config import Settings
-from heard_local.domain import Configuration, Job, JobKind, LlmStatus, SpeakerInfo
+from heard_local.domain import Configuration, Job, JobKind, LlmStatus, Progress, SpeakerInfo
 from heard_local.domain.clock import utcnow
 from heard_local.domain.metadata import IngestMetadata
 from heard_local.engine.models import ModelManager
@@ -39,9 +39,17 @@ class JobRunner:
         self.settings = settings
         self.models = models
         self.retry = retry
+        # job id -> latest progress of the jobs running now (see JobProgressRecorder)
+        self.live_progress: dict[str, Progress] = {}
 
     def run(self, job: Job) -> None:
-        recorder = JobProgressRecorder(self.store.jobs, job.job_id)
+        recorder = JobProgressRecorder(self.store.jobs, job.job_id, self.live_progress)
+        try:
+            self._run(job, recorder)
+        finally:
+            self.live_progress.pop(job.job_id, None)
+
+    def _run(self, job: Job, recorder: JobProgressRecorder) -> None:
         try:
             configuration = self.store.configurations.get(job.configuration_id)
             if job.kind is JobKind.REPROCESS:
