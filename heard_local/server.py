@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -68,15 +69,28 @@ def serve(settings: Settings, *, ui: bool = True, watcher: bool = True) -> int:
     try:
         start_services(engine, watcher=watcher)
         app = build_app(engine, info, ui=ui)
-        write_server_info(settings.server_info_path, info)
         print(f"heard-local {__version__} serving on {url}  (data: {settings.data_dir})", file=sys.stderr)
         if ui:
             print(f"  web UI:   {url}/", file=sys.stderr)
         print(f"  API:      {url}/api/v1  (docs: {url}/docs)", file=sys.stderr)
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
                                 timeout_graceful_shutdown=5)
-        uvicorn.Server(config).run()
+        # server.json tells the CLI, notebooks and tests where to connect: written once the socket listens
+        _ListeningServer(config, lambda: write_server_info(settings.server_info_path, info)).run()
     finally:
         remove_server_info(settings.server_info_path)
         engine.close()
     return 0
+
+
+class _ListeningServer(uvicorn.Server):
+    """uvicorn's server, calling ``on_listening`` once its sockets accept connections."""
+
+    def __init__(self, config: uvicorn.Config, on_listening: Callable[[], None]):
+        super().__init__(config)
+        self._on_listening = on_listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            self._on_listening()
