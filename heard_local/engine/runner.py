@@ -68,14 +68,14 @@ class JobRunner:
                     words=conversation.words,
                 )
 
-            if not wants_llm(configuration):  # one transaction from conversation to COMPLETED
-                outcome = EnrichmentResult(fields=None, summary=None, status=LlmStatus.NOT_REQUESTED)
-                self._complete(job, configuration, outcome, duration=conversation.duration, before=save_conversation)
-                return
-            with self.store.db.write() as cur:  # committed first: the LLM stage reads it back
-                save_conversation(cur)
-            outcome = self._enrich(job, configuration, recorder)
-            self._complete(job, configuration, outcome, duration=conversation.duration)
+            llm = wants_llm(configuration)
+            if llm:
+                with self.store.db.write() as cur:  # committed first: the LLM stage reads it back
+                    save_conversation(cur)
+            outcome = self._enrich(job, configuration, recorder)  # NOT_REQUESTED without an LLM stage
+            # without one, a single transaction takes the conversation to COMPLETED
+            self._complete(job, configuration, outcome, duration=conversation.duration,
+                           before=None if llm else save_conversation)
         except Exception as error:  # every failure is recorded on the job; the worker never dies
             self._fail_or_retry(job, error)
 
