@@ -6,12 +6,13 @@ Front doors never reach into the store or the adapters: they call methods here.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -114,8 +115,11 @@ class Engine:
         self._sweeper: threading.Thread | None = None
         self.default_configuration_id = store.configurations.ensure_default().configuration_id
         self._ingest_commit: GroupCommit[PreparedIngest, IngestOutcome] = GroupCommit(
-            store.db, lambda cur, items: write_ingest_batch(store, cur, items))
-        self._work_ahead_cache: dict[bool, tuple[float, float]] = {}
+            store.db, self._write_ingest_batch)
+        # Queued seconds of work per weight class (heavy?), for estimates: re-read by the ingest writer
+        # at most twice a second, so an ingest never waits on it.
+        self._work_ahead: dict[bool, float] = {}
+        self._work_ahead_read_at: dict[bool, float] = {}
         self._key_revoked_listeners: list[Callable[[str], None]] = []
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -170,6 +174,7 @@ class Engine:
                 log.exception("stopping %s failed", service)
         if self.workers is not None:
             self.workers.stop()
+        self._ingest_commit.close()  # after the services: the watcher ingests until it stops
         self._sweeper_stop.set()
         self.models.close()
         self.store.close()
@@ -233,10 +238,19 @@ class Engine:
     # --- ingestion --------------------------------------------------------------------------------
 
     def submit_transcript(self, request: TranscriptIngest | dict[str, Any]) -> Submission:
+        return self._submitted(self._ingest_commit.run(self._prepare_transcript(request)))
+
+    async def submit_transcript_async(self, request: TranscriptIngest | dict[str, Any]) -> Submission:
+        """``submit_transcript`` for an event loop: awaits the write without holding a thread. The
+        configuration comes from the engine's cache (a miss reads the database once)."""
+        future = self._ingest_commit.submit(self._prepare_transcript(request))
+        return self._submitted(await asyncio.wrap_future(future))
+
+    def _prepare_transcript(self, request: TranscriptIngest | dict[str, Any]) -> PreparedIngest:
         request = parse(TranscriptIngest, request)
         configuration = self.resolve_configuration(request.chosen_configuration)
         sha = hashlib.sha256(request.transcript_text.encode("utf-8")).hexdigest()
-        return self._enqueue(
+        return self._prepare(
             kind=JobKind.TRANSCRIPT,
             configuration=configuration,
             metadata=request.metadata,
@@ -263,7 +277,7 @@ class Engine:
                 path.unlink(missing_ok=True)
             return self._duplicate_submission(duplicate)
         stored = store_media(path, self.settings.media_dir, sha, fmt, move=move)
-        return self._enqueue(
+        return self._enqueue(self._prepare(
             kind=JobKind.AUDIO,
             configuration=chosen,
             metadata=meta,
@@ -271,7 +285,7 @@ class Engine:
             payload={"media_path": str(stored), "format": fmt},
             media_path=str(stored),
             estimate=self.estimate_audio_seconds(stored),
-        )
+        ))
 
     def submit_audio_url(self, request: AudioUrlIngest | dict[str, Any]) -> Submission:
         """Queue an audio_url. Only the checks that need no network run here (scheme, shape, hosts that
@@ -283,7 +297,7 @@ class Engine:
         configuration = self.resolve_configuration(request.chosen_configuration)
         if request.metadata.name is None:
             request.metadata.name = url_file_name(url)
-        return self._enqueue(
+        return self._enqueue(self._prepare(
             kind=JobKind.AUDIO,
             configuration=configuration,
             metadata=request.metadata,
@@ -291,7 +305,7 @@ class Engine:
             payload={"audio_url": url},
             media_path=None,
             estimate=_URL_ESTIMATE,
-        )
+        ))
 
     def run_idempotent(self, scope: str, request_hash: str,
                        action: Callable[[], tuple[int, dict[str, Any]]]) -> StoredResponse:
@@ -307,8 +321,9 @@ class Engine:
             job.estimated_duration_seconds or 0.0)
         return Submission(job=job, duplicate=True, estimated_duration_seconds=remaining)
 
-    def _enqueue(self, *, kind: JobKind, configuration: Configuration, metadata: IngestMetadata, sha256: str,
-                 payload: dict[str, Any], media_path: str | None, estimate: float) -> Submission:
+    def _prepare(self, *, kind: JobKind, configuration: Configuration, metadata: IngestMetadata, sha256: str,
+                 payload: dict[str, Any], media_path: str | None, estimate: float) -> PreparedIngest:
+        """Everything an ingest needs that takes no database: ids, normalised identifiers, JSON."""
         phone = normalize_phone(metadata.phone, self.settings.default_phone_region)
         email = normalize_email(metadata.customer_email)
         stored_metadata = metadata.stored()
@@ -316,7 +331,7 @@ class Engine:
             stored_metadata["normalized_phone"] = phone
         if email:
             stored_metadata["normalized_email"] = email
-        prepared = PreparedIngest(
+        return PreparedIngest(
             kind=kind, configuration_id=configuration.configuration_id,
             dedup_key=f"{sha256}:{configuration.configuration_id}", sha256=sha256,
             transcription_id=str(uuid.uuid4()), job_id=new_job_id(),
@@ -327,22 +342,31 @@ class Engine:
             source=metadata.source, media_path=media_path, recorded_at=metadata.recorded_at,
             max_attempts=self.settings.job_max_attempts, estimate=estimate,
         )
-        queue_ahead = self._work_ahead_seconds(kind.heavy)
-        outcome = self._ingest_commit.run(prepared)
+
+    def _enqueue(self, prepared: PreparedIngest) -> Submission:
+        return self._submitted(self._ingest_commit.run(prepared))
+
+    def _submitted(self, outcome: IngestOutcome) -> Submission:
         if outcome.duplicate:
             return self._duplicate_submission(outcome.job)
         if self.workers is not None:
-            self.workers.notify(kind)
-        return Submission(job=outcome.job, duplicate=False, estimated_duration_seconds=estimate + queue_ahead)
+            self.workers.notify(outcome.job.kind)
+        estimate = outcome.job.estimated_duration_seconds or 0.0
+        return Submission(job=outcome.job, duplicate=False, estimated_duration_seconds=estimate + outcome.queue_ahead)
 
-    def _work_ahead_seconds(self, heavy: bool) -> float:
-        """Queued work of one weight class, re-read at most twice a second (it only feeds estimates)."""
+    def _write_ingest_batch(self, cur: duckdb.DuckDBPyConnection,
+                            items: Sequence[PreparedIngest]) -> list[IngestOutcome]:
+        """The ingest writer's batch: the work already queued ahead (re-read at most twice a second),
+        then the rows."""
         now = time.monotonic()
-        cached = self._work_ahead_cache.get(heavy)
-        if cached is None or now - cached[0] > 0.5:
-            cached = (now, self.store.jobs.work_ahead_seconds(heavy))
-            self._work_ahead_cache[heavy] = cached
-        return cached[1]
+        for heavy in {item.kind.heavy for item in items}:
+            if now - self._work_ahead_read_at.get(heavy, -1.0) > 0.5:
+                self._work_ahead[heavy] = self.store.jobs.work_ahead_seconds(heavy, cur)
+                self._work_ahead_read_at[heavy] = now
+        outcomes = write_ingest_batch(self.store, cur, items)
+        for item, outcome in zip(items, outcomes, strict=True):
+            outcome.queue_ahead = self._work_ahead.get(item.kind.heavy, 0.0)
+        return outcomes
 
     def estimate_audio_seconds(self, path: Path) -> float:
         """Audio duration × this machine's measured real-time factor for the configured model."""

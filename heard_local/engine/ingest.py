@@ -44,6 +44,7 @@ class PreparedIngest:
 class IngestOutcome:
     job: Job
     duplicate: bool
+    queue_ahead: float = 0.0  # estimated seconds of work of the same weight class queued before it
 
 
 def write_ingest_batch(store: Store, cur: duckdb.DuckDBPyConnection,

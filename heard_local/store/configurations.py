@@ -45,6 +45,14 @@ class ConfigurationRepo:
         # Every ingest reads its configuration; they change rarely, so reads are cached and every write
         # here clears the cache (this process is the database's only writer).
         self._cache: dict[str, Configuration] = {}
+        self._by_tag: dict[str, Configuration | None] = {}
+        # Bumped by every write: a read that overlapped one must not fill the cache with what it saw.
+        self._generation = 0
+
+    def _forget(self) -> None:
+        self._generation += 1
+        self._cache.clear()
+        self._by_tag.clear()
 
     def list(self) -> list[Configuration]:
         rows = self.db.fetchall(f"SELECT {_COLUMNS} FROM configurations ORDER BY created_at, tag")
@@ -54,20 +62,29 @@ class ConfigurationRepo:
         cached = self._cache.get(configuration_id)
         if cached is not None:
             return cached
+        generation = self._generation
         row = self.db.fetchone(f"SELECT {_COLUMNS} FROM configurations WHERE configuration_id = ?",
                                [configuration_id])
         if row is None:
             raise NotFoundError(f"Configuration {configuration_id} not found", field="configuration_id")
         configuration = _row_to_configuration(row)
-        self._cache[configuration_id] = configuration
+        if generation == self._generation:
+            self._cache[configuration_id] = configuration
         return configuration
 
     def find_by_tag(self, tag: str) -> Configuration | None:
+        key = tag.lower()
+        if key in self._by_tag:
+            return self._by_tag[key]
+        generation = self._generation
         row = self.db.fetchone(
             f"SELECT {_COLUMNS} FROM configurations WHERE lower(tag) = lower(?) ORDER BY created_at LIMIT 1",
             [tag],
         )
-        return _row_to_configuration(row) if row else None
+        found = _row_to_configuration(row) if row else None
+        if generation == self._generation:
+            self._by_tag[key] = found
+        return found
 
     def default(self) -> Configuration | None:
         row = self.db.fetchone(f"SELECT {_COLUMNS} FROM configurations WHERE is_default LIMIT 1")
@@ -101,10 +118,11 @@ class ConfigurationRepo:
                  data.webhooks.model_dump_json() if data.webhooks else None, secret, data.summary,
                  data.summary_language, data.analytics_language, is_default, now, None],
             )
+        self._forget()  # a tag looked up before may name this one now
         return self.get(configuration_id), secret
 
     def replace(self, configuration_id: str, data: ConfigurationInput) -> Configuration:
-        self._cache.clear()
+        self._forget()
         with self.db.write() as cur:
             self.get(configuration_id)
             cur.execute(
@@ -116,8 +134,8 @@ class ConfigurationRepo:
                  data.webhooks.model_dump_json() if data.webhooks else None, data.summary,
                  data.summary_language, data.analytics_language, to_db(utcnow()), configuration_id],
             )
-            self._cache.clear()
-        self._cache.clear()
+            self._forget()
+        self._forget()
         return self.get(configuration_id)
 
     def delete(self, configuration_id: str) -> None:
@@ -137,8 +155,8 @@ class ConfigurationRepo:
                     details={"transcriptions": in_use[0]},
                 )
             cur.execute("DELETE FROM configurations WHERE configuration_id = ?", [configuration_id])
-            self._cache.clear()
-        self._cache.clear()
+            self._forget()
+        self._forget()
 
     def ensure_default(self) -> Configuration:
         existing = self.default()

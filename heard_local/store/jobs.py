@@ -210,15 +210,15 @@ class JobRepo:
         )
         return int(row[0]) if row else 0
 
-    def work_ahead_seconds(self, heavy: bool) -> float:
+    def work_ahead_seconds(self, heavy: bool, cur: duckdb.DuckDBPyConnection | None = None) -> float:
         """Estimated seconds of queued and running work of one weight class."""
         kinds = [k.value for k in JobKind if k.heavy == heavy]
         marks = ", ".join("?" for _ in kinds)
-        row = self.db.fetchone(
+        row = (cur or self.db.cursor()).execute(
             f"SELECT coalesce(sum(coalesce(estimated_duration_seconds, 1)), 0) FROM jobs "
             f"WHERE kind IN ({marks}) AND status IN ('PENDING', 'IN_PROGRESS')",
             kinds,
-        )
+        ).fetchone()
         return float(row[0]) if row else 0.0
 
     def counts(self) -> dict[str, int]:
