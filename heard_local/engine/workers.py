@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -20,6 +21,9 @@ log = logging.getLogger(__name__)
 HEAVY_KINDS = (JobKind.AUDIO,)
 LIGHT_KINDS = (JobKind.TRANSCRIPT, JobKind.REPROCESS)
 _MAX_IDLE_WAIT = 5.0
+# Transcript and LLM jobs the light pool claims at once: one claim transaction instead of eight (the
+# database is written by one thread at a time, so per-job writes bound how fast transcripts complete).
+_LIGHT_BATCH = 8
 
 
 class WorkerPool:
@@ -34,6 +38,10 @@ class WorkerPool:
         self._sizes = {HEAVY_KINDS: heavy, LIGHT_KINDS: light}
         self._busy: dict[str, str] = {}  # thread name -> job id
         self._busy_lock = threading.Lock()
+        # Jobs claimed in a batch and not yet started, per pool (see _next_job).
+        self._batch = {HEAVY_KINDS: 1, LIGHT_KINDS: _LIGHT_BATCH}
+        self._claimed: dict[tuple[JobKind, ...], deque[Job]] = {HEAVY_KINDS: deque(), LIGHT_KINDS: deque()}
+        self._claim_lock = threading.Lock()
 
     def start(self) -> None:
         for kinds, size in self._sizes.items():
@@ -56,6 +64,15 @@ class WorkerPool:
             event.set()
         for thread in self._threads:
             thread.join(timeout=timeout)
+        with self._claim_lock:  # claimed, never started: back to PENDING rather than "resumed" next start
+            unstarted = [job for claimed in self._claimed.values() for job in claimed]
+            for claimed in self._claimed.values():
+                claimed.clear()
+        if unstarted:
+            try:
+                self._jobs.release(unstarted)
+            except Exception:  # still IN_PROGRESS: the next start requeues them
+                log.exception("releasing %d claimed job(s) at shutdown failed", len(unstarted))
         still = [t.name for t in self._threads if t.is_alive()]
         if still:
             log.warning("workers still running at shutdown (their jobs resume at next start): %s", still)
@@ -70,10 +87,9 @@ class WorkerPool:
 
     def _loop(self, kinds: Sequence[JobKind]) -> None:
         wakeup = self._wakeups[tuple(kinds)]
-        name = threading.current_thread().name
         while not self._stop.is_set():
             try:
-                job = self._jobs.claim(kinds)
+                job = self._next_job(kinds)
             except Exception:
                 if self._stop.is_set():
                     return
@@ -86,17 +102,34 @@ class WorkerPool:
                     return
                 wakeup.wait(self._idle_wait(kinds))
                 continue
+            self._run_one(job)
+
+    def _next_job(self, kinds: Sequence[JobKind]) -> Job | None:
+        """The pool's next claimed job, claiming a batch when none is left: every worker of the pool
+        draws from the same batch, so batching never leaves a worker idle while jobs wait."""
+        claimed = self._claimed[tuple(kinds)]
+        with self._claim_lock:
+            if self._stop.is_set():
+                return None
+            if not claimed:
+                claimed.extend(self._jobs.claim_many(kinds, self._batch[tuple(kinds)]))
+                if len(claimed) > 1:
+                    self._wakeups[tuple(kinds)].set()  # the pool's other workers: there is more
+            return claimed.popleft() if claimed else None
+
+    def _run_one(self, job: Job) -> None:
+        name = threading.current_thread().name
+        with self._busy_lock:
+            self._busy[name] = job.job_id
+        try:
+            self._run_job(job)
+        except Exception:
+            log.exception("job %s crashed its worker loop", job.job_id)
+        finally:
             with self._busy_lock:
-                self._busy[name] = job.job_id
-            try:
-                self._run_job(job)
-            except Exception:
-                log.exception("job %s crashed its worker loop", job.job_id)
-            finally:
-                with self._busy_lock:
-                    self._busy.pop(name, None)
-            if self._on_job_done is not None:
-                self._on_job_done(job)
+                self._busy.pop(name, None)
+        if self._on_job_done is not None:
+            self._on_job_done(job)
 
     def _idle_wait(self, kinds: Sequence[JobKind]) -> float:
         try:

@@ -109,30 +109,55 @@ class JobRepo:
     def claim(self, kinds: Sequence[JobKind]) -> Job | None:
         """Atomically take the oldest runnable PENDING job of one of ``kinds`` and mark its transcription
         IN_PROGRESS."""
-        if not kinds:
-            return None
+        claimed = self.claim_many(kinds, 1)
+        return claimed[0] if claimed else None
+
+    def claim_many(self, kinds: Sequence[JobKind], limit: int) -> list[Job]:
+        """Atomically take up to ``limit`` of the oldest runnable PENDING jobs of ``kinds``, oldest first,
+        and mark their transcriptions IN_PROGRESS: one transaction for all of them, since each statement
+        costs DuckDB the same for one row as for several."""
+        if not kinds or limit < 1:
+            return []
         now = to_db(utcnow())
         marks = ", ".join("?" for _ in kinds)
         with self.db.write() as cur:
-            row = cur.execute(
+            rows = cur.execute(
                 f"""UPDATE jobs SET status = 'IN_PROGRESS', attempts = attempts + 1, started_at = ?,
                         progress_step = 'starting', progress_completed = NULL, progress_total = NULL
-                    WHERE job_id = (SELECT job_id FROM jobs WHERE status = 'PENDING' AND run_after <= ?
-                                    AND kind IN ({marks}) ORDER BY run_after, created_at LIMIT 1)
+                    WHERE job_id IN (SELECT job_id FROM jobs WHERE status = 'PENDING' AND run_after <= ?
+                                     AND kind IN ({marks}) ORDER BY run_after, created_at LIMIT ?)
                     RETURNING {_COLUMNS}""",
-                [now, now, *[k.value for k in kinds]],
-            ).fetchone()
-            if row is None:
-                return None
-            job = _build(row)
-            if job.kind is not JobKind.REPROCESS:  # re-running the LLM leaves a finished transcript finished
+                [now, now, *[k.value for k in kinds], limit],
+            ).fetchall()
+            jobs = sorted((_build(row) for row in rows),
+                          key=lambda job: (job.run_after or job.created_at, job.created_at))
+            # re-running the LLM leaves a finished transcript finished
+            started = [job.transcription_id for job in jobs if job.kind is not JobKind.REPROCESS]
+            if started:
                 # the same transaction: a transcript job often finishes before a second write could land
                 cur.execute(
                     "UPDATE transcriptions SET status = 'IN_PROGRESS', started_at = coalesce(started_at, ?), "
-                    "updated_at = ? WHERE transcription_id = ? AND status IN ('PENDING', 'IN_PROGRESS')",
-                    [now, now, job.transcription_id],
+                    f"updated_at = ? WHERE transcription_id IN ({', '.join('?' for _ in started)}) "
+                    "AND status IN ('PENDING', 'IN_PROGRESS')",
+                    [now, now, *started],
                 )
-        return job
+        return jobs
+
+    def release(self, jobs: Sequence[Job]) -> None:
+        """Claimed jobs a stopping worker will not start: back to PENDING as if never claimed."""
+        if not jobs:
+            return
+        ids = [job.job_id for job in jobs]
+        marks = ", ".join("?" for _ in ids)
+        with self.db.write() as cur:
+            cur.execute(
+                f"UPDATE jobs SET status = 'PENDING', attempts = attempts - 1, progress_step = 'queued' "
+                f"WHERE status = 'IN_PROGRESS' AND job_id IN ({marks})", ids)
+            transcriptions = [job.transcription_id for job in jobs if job.kind is not JobKind.REPROCESS]
+            if transcriptions:
+                cur.execute(
+                    "UPDATE transcriptions SET status = 'PENDING' WHERE status = 'IN_PROGRESS' "
+                    f"AND transcription_id IN ({', '.join('?' for _ in transcriptions)})", transcriptions)
 
     def next_run_after(self, kinds: Sequence[JobKind]) -> datetime | None:
         if not kinds:

@@ -155,3 +155,53 @@ def test_worker_pool_sizes_come_from_settings(settings: Settings, heavy: int, li
         names = [t.name for t in engine.workers._threads]
         assert sum(n.startswith("heard-heavy") for n in names) == heavy
         assert sum(n.startswith("heard-light") for n in names) == light
+
+
+def test_a_batch_claim_takes_the_oldest_jobs_in_order_and_starts_their_transcriptions(settings: Settings) -> None:
+    with Engine.open(settings, workers=False) as engine:
+        ids = _queue_jobs(engine.store, engine.default_configuration_id, 5)
+        engine.store.jobs.retry_later(ids[1], "try later", "INTERNAL_ERROR", delay_seconds=3600)
+        claimed = engine.store.jobs.claim_many([JobKind.TRANSCRIPT], 3)
+        assert [job.job_id for job in claimed] == [ids[0], ids[2], ids[3]]
+        assert all(job.status is JobStatus.IN_PROGRESS and job.attempts == 1 for job in claimed)
+        for job in claimed:
+            assert engine.get_transcription(job.transcription_id).status.value == "IN_PROGRESS"
+        assert [job.job_id for job in engine.store.jobs.claim_many([JobKind.TRANSCRIPT], 3)] == [ids[4]]
+
+
+def test_the_light_pool_shares_one_claimed_batch_and_releases_what_it_did_not_start(settings: Settings) -> None:
+    from heard_local.engine.workers import WorkerPool
+
+    with Engine.open(settings, workers=False) as engine:
+        ids = _queue_jobs(engine.store, engine.default_configuration_id, 6)
+        started: list[str] = []
+        both_busy = threading.Barrier(2, timeout=30)
+        finish = threading.Event()
+
+        def run_job(job) -> None:  # type: ignore[no-untyped-def]
+            started.append(job.job_id)
+            both_busy.wait()  # breaks (and fails the test) unless the second worker runs a job of the same batch
+            finish.wait(30)
+
+        pool = WorkerPool(engine.store.jobs, run_job, heavy=0, light=2)
+        pool.start()
+        both_busy_reached = False
+        try:
+            for _ in range(300):
+                if len(started) == 2:
+                    both_busy_reached = True
+                    break
+                threading.Event().wait(0.05)
+            assert both_busy_reached, started
+            # One claim took all six (batch of 8): two run, four wait in the pool.
+            assert engine.store.jobs.counts() == {"IN_PROGRESS": 6}
+        finally:
+            threading.Timer(0.2, finish.set).start()
+            pool.stop(timeout=30)
+        assert sorted(started) == ids[:2]  # the oldest first; the rest were never started ...
+        counts = engine.store.jobs.counts()
+        assert counts == {"IN_PROGRESS": 2, "PENDING": 4}  # (run_job here records no outcome)
+        for job_id in ids[2:]:  # ... and are back in the queue as if never claimed
+            job = engine.get_job(job_id)
+            assert job.status is JobStatus.PENDING and job.attempts == 0
+            assert engine.get_transcription(job.transcription_id).status.value == "PENDING"
