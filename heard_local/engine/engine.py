@@ -118,8 +118,7 @@ class Engine:
             store.db, self._write_ingest_batch)
         # Queued seconds of work per weight class (heavy?), for estimates: re-read by the ingest writer
         # at most twice a second, so an ingest never waits on it.
-        self._work_ahead: dict[bool, float] = {}
-        self._work_ahead_read_at: dict[bool, float] = {}
+        self._work_ahead: dict[bool, tuple[float, float]] = {}  # heavy? -> (read at, seconds)
         self._key_revoked_listeners: list[Callable[[str], None]] = []
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -238,7 +237,7 @@ class Engine:
     # --- ingestion --------------------------------------------------------------------------------
 
     def submit_transcript(self, request: TranscriptIngest | dict[str, Any]) -> Submission:
-        return self._submitted(self._ingest_commit.run(self._prepare_transcript(request)))
+        return self._enqueue(self._prepare_transcript(request))
 
     async def submit_transcript_async(self, request: TranscriptIngest | dict[str, Any]) -> Submission:
         """``submit_transcript`` for an event loop: awaits the write without holding a thread. The
@@ -359,13 +358,16 @@ class Engine:
         """The ingest writer's batch: the work already queued ahead (re-read at most twice a second),
         then the rows."""
         now = time.monotonic()
+        ahead: dict[bool, float] = {}
         for heavy in {item.kind.heavy for item in items}:
-            if now - self._work_ahead_read_at.get(heavy, -1.0) > 0.5:
-                self._work_ahead[heavy] = self.store.jobs.work_ahead_seconds(heavy, cur)
-                self._work_ahead_read_at[heavy] = now
+            read_at, seconds = self._work_ahead.get(heavy, (-1.0, 0.0))
+            if now - read_at > 0.5:
+                seconds = self.store.jobs.work_ahead_seconds(heavy, cur)
+                self._work_ahead[heavy] = (now, seconds)
+            ahead[heavy] = seconds
         outcomes = write_ingest_batch(self.store, cur, items)
         for item, outcome in zip(items, outcomes, strict=True):
-            outcome.queue_ahead = self._work_ahead.get(item.kind.heavy, 0.0)
+            outcome.queue_ahead = ahead[item.kind.heavy]
         return outcomes
 
     def estimate_audio_seconds(self, path: Path) -> float:

@@ -39,7 +39,6 @@ class WorkerPool:
         self._busy: dict[str, str] = {}  # thread name -> job id
         self._busy_lock = threading.Lock()
         # Jobs claimed in a batch and not yet started, per pool (see _next_job).
-        self._batch = {HEAVY_KINDS: 1, LIGHT_KINDS: _LIGHT_BATCH}
         self._claimed: dict[tuple[JobKind, ...], deque[Job]] = {HEAVY_KINDS: deque(), LIGHT_KINDS: deque()}
         self._claim_lock = threading.Lock()
 
@@ -107,14 +106,15 @@ class WorkerPool:
     def _next_job(self, kinds: Sequence[JobKind]) -> Job | None:
         """The pool's next claimed job, claiming a batch when none is left: every worker of the pool
         draws from the same batch, so batching never leaves a worker idle while jobs wait."""
-        claimed = self._claimed[tuple(kinds)]
+        pool = tuple(kinds)
+        claimed = self._claimed[pool]
         with self._claim_lock:
             if self._stop.is_set():
                 return None
             if not claimed:
-                claimed.extend(self._jobs.claim_many(kinds, self._batch[tuple(kinds)]))
+                claimed.extend(self._jobs.claim_many(kinds, _LIGHT_BATCH if pool == LIGHT_KINDS else 1))
                 if len(claimed) > 1:
-                    self._wakeups[tuple(kinds)].set()  # the pool's other workers: there is more
+                    self._wakeups[pool].set()  # the pool's other workers: there is more
             return claimed.popleft() if claimed else None
 
     def _run_one(self, job: Job) -> None:

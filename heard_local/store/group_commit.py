@@ -35,12 +35,10 @@ _STOP = object()
 
 
 class GroupCommit(Generic[T, R]):
-    def __init__(self, db: Database, write_batch: BatchWriter[T, R], *, max_batch: int = 256,
-                 name: str = "heard-group-commit"):
+    def __init__(self, db: Database, write_batch: BatchWriter[T, R], *, max_batch: int = 256):
         self._db = db
         self._write_batch = write_batch
         self._max_batch = max_batch
-        self._name = name
         self._queue: queue.SimpleQueue[tuple[T, Future[R]] | object] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -54,7 +52,7 @@ class GroupCommit(Generic[T, R]):
                 raise InternalError("heard-local is shutting down; retry the request once it has restarted.")
             if self._thread is None:
                 # Started on first use: an engine that never ingests never owns the thread.
-                self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+                self._thread = threading.Thread(target=self._loop, name="heard-group-commit", daemon=True)
                 self._thread.start()
             self._queue.put((item, future))
         return future
