@@ -19,6 +19,7 @@ test: install-dev
 
 lint: install-dev
 	$(VENV)/bin/ruff check heard_local tests benchmarks app.py
+	$(VENV)/bin/mypy  # strict on the modules listed under [tool.mypy] in pyproject.toml
 
 bench: install-dev
 	$(VENV)/bin/python -m benchmarks $(ARGS)

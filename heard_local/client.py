@@ -74,6 +74,13 @@ class HeardClient:
             time.sleep(_retry_after(response, error))
         raise AssertionError("unreachable")
 
+    def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """A call the API answers with a JSON object (every endpoint but the file downloads)."""
+        answer = self._request(method, path, **kwargs)
+        if not isinstance(answer, dict):
+            raise InternalError(f"{method} {path}: heard-local answered {type(answer).__name__}, not a JSON object")
+        return answer
+
     def _raw(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One call whose body is not JSON (CSV, Parquet); errors still come back as heard-local's types."""
         try:
@@ -92,7 +99,7 @@ class HeardClient:
         body: dict[str, Any] = {"transcript_text": transcript_text, "metadata": metadata or {}}
         if configuration_id:
             body["configuration_id"] = configuration_id
-        return self._request("POST", "/ingest/transcript", json=body, idempotency_key=idempotency_key)
+        return self._object("POST", "/ingest/transcript", json=body, idempotency_key=idempotency_key)
 
     def ingest_audio(self, path: Path | str, *, metadata: dict[str, Any] | None = None,
                      configuration_id: str | None = None, idempotency_key: str | None = None) -> dict[str, Any]:
@@ -107,17 +114,17 @@ class HeardClient:
                 handle = files.enter_context(open(path, "rb"))
                 return {"data": data, "files": {"audio_file": (path.name, handle, "application/octet-stream")}}
 
-            return self._request("POST", "/ingest/audio", body=body, idempotency_key=idempotency_key)
+            return self._object("POST", "/ingest/audio", body=body, idempotency_key=idempotency_key)
 
     def ingest_audio_url(self, audio_url: str, *, metadata: dict[str, Any] | None = None,
                          configuration_id: str | None = None, idempotency_key: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"audio_url": audio_url, "metadata": metadata or {}}
         if configuration_id:
             body["configuration_id"] = configuration_id
-        return self._request("POST", "/ingest/audio", json=body, idempotency_key=idempotency_key)
+        return self._object("POST", "/ingest/audio", json=body, idempotency_key=idempotency_key)
 
     def job(self, job_id: str) -> dict[str, Any]:
-        return self._request("GET", f"/ingest/jobs/{job_id}")
+        return self._object("GET", f"/ingest/jobs/{job_id}")
 
     def wait_for_job(self, job_id: str, *, timeout: float | None = None, poll: float = 0.5,
                      on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
@@ -138,24 +145,24 @@ class HeardClient:
 
     def transcriptions(self, **filters: Any) -> dict[str, Any]:
         params = {k: v for k, v in filters.items() if v is not None}
-        return self._request("GET", "/transcriptions", params=params)
+        return self._object("GET", "/transcriptions", params=params)
 
     def transcription(self, transcription_id: str) -> dict[str, Any]:
-        return self._request("GET", f"/transcriptions/{transcription_id}")
+        return self._object("GET", f"/transcriptions/{transcription_id}")
 
     def delete_transcription(self, transcription_id: str) -> dict[str, Any]:
-        return self._request("DELETE", f"/transcriptions/{transcription_id}")
+        return self._object("DELETE", f"/transcriptions/{transcription_id}")
 
     def set_group(self, transcription_id: str, group: str | None) -> dict[str, Any]:
-        return self._request("POST", "/update-transcription-group",
-                             json={"transcription_id": transcription_id, "group": group})
+        return self._object("POST", "/update-transcription-group",
+                            json={"transcription_id": transcription_id, "group": group})
 
     def rename_speaker(self, transcription_id: str, speaker: str, name: str | None) -> dict[str, Any]:
-        return self._request("POST", f"/transcriptions/{transcription_id}/speakers",
-                             json={"speaker": speaker, "name": name})
+        return self._object("POST", f"/transcriptions/{transcription_id}/speakers",
+                            json={"speaker": speaker, "name": name})
 
     def reprocess(self, transcription_id: str) -> dict[str, Any]:
-        return self._request("POST", f"/transcriptions/{transcription_id}/reprocess")
+        return self._object("POST", f"/transcriptions/{transcription_id}/reprocess")
 
     def completed_transcription_ids(self) -> list[str]:
         ids: list[str] = []
@@ -176,7 +183,7 @@ class HeardClient:
 
     def refresh_parquet(self) -> dict[str, Any]:
         """Bring the server's Parquet snapshot (the data directory's exports/) up to date; its manifest."""
-        return self._request("POST", "/exports/parquet")
+        return self._object("POST", "/exports/parquet")
 
     def export_parquet(self, directory: Path | str) -> dict[str, Any]:
         """A fresh snapshot, downloaded into ``directory`` (each file replaced atomically)."""
@@ -207,45 +214,52 @@ class HeardClient:
     # --- configurations, analytics, customers -----------------------------------------------------
 
     def configurations(self) -> list[dict[str, Any]]:
-        return self._request("GET", "/configurations")["configurations"]
+        return _objects(self._object("GET", "/configurations"), "configurations")
 
     def configuration(self, configuration_id: str) -> dict[str, Any]:
-        return self._request("GET", f"/configurations/{configuration_id}")
+        return self._object("GET", f"/configurations/{configuration_id}")
 
     def create_configuration(self, **body: Any) -> dict[str, Any]:
-        return self._request("POST", "/configurations", json=body)
+        return self._object("POST", "/configurations", json=body)
 
     def update_configuration(self, configuration_id: str, **changes: Any) -> dict[str, Any]:
-        return self._request("PATCH", f"/configurations/{configuration_id}", json=changes)
+        return self._object("PATCH", f"/configurations/{configuration_id}", json=changes)
 
     def delete_configuration(self, configuration_id: str) -> dict[str, Any]:
-        return self._request("DELETE", f"/configurations/{configuration_id}")
+        return self._object("DELETE", f"/configurations/{configuration_id}")
 
     def analytics(self, configuration_id: str) -> dict[str, Any]:
-        return self._request("GET", f"/configurations/{configuration_id}/analytics")
+        return self._object("GET", f"/configurations/{configuration_id}/analytics")
 
     def customers(self, **params: Any) -> dict[str, Any]:
-        return self._request("GET", "/customers", params={k: v for k, v in params.items() if v is not None})
+        return self._object("GET", "/customers", params={k: v for k, v in params.items() if v is not None})
 
     def customer(self, customer_id: str) -> dict[str, Any]:
-        return self._request("GET", f"/customers/{customer_id}")
+        return self._object("GET", f"/customers/{customer_id}")
 
     # --- system -----------------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        return self._request("GET", "/health")
+        return self._object("GET", "/health")
 
     def status(self) -> dict[str, Any]:
-        return self._request("GET", "/status")
+        return self._object("GET", "/status")
 
     def create_key(self, name: str) -> dict[str, Any]:
-        return self._request("POST", "/keys", json={"name": name})
+        return self._object("POST", "/keys", json={"name": name})
 
     def list_keys(self) -> list[dict[str, Any]]:
-        return self._request("GET", "/keys")["keys"]
+        return _objects(self._object("GET", "/keys"), "keys")
 
     def revoke_key(self, key_id: str) -> dict[str, Any]:
-        return self._request("DELETE", f"/keys/{key_id}")
+        return self._object("DELETE", f"/keys/{key_id}")
+
+
+def _objects(answer: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    items = answer.get(key)
+    if not isinstance(items, list):
+        raise InternalError(f"heard-local's answer has no list {key!r}")
+    return items
 
 
 def _retry_after(response: httpx.Response, error: RateLimitedError) -> float:

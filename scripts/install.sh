@@ -36,18 +36,22 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs_hash" ]; then
   exit 0
 fi
 
-# torch first, from the CPU wheel: otherwise pip resolves pyannote.audio's torch requirement to the
-# newest CUDA build (several GB).
+# torch first, from PyTorch's CPU index: otherwise pip resolves pyannote.audio's torch requirement to the
+# CUDA build on PyPI (several GB). --retries 1: where that index cannot be reached, pip's other
+# configured sources answer without five back-offs per package. TORCH_INDEX_URL overrides the index.
 say "installing torch (CPU build)"
-"${pip[@]}" install "torch==2.13.0"
+"${pip[@]}" install --retries 1 --index-url "${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}" \
+  "torch==$(sed -n 's/^torch==//p' constraints.txt)"
 
-extra=""; [ "$mode" = dev ] && extra="[dev]"
+# dev: everything the tests use (the notebooks run with the notebook extra, the Ray runner with cluster).
+extra=""; [ "$mode" = dev ] && extra="[dev,notebook,cluster]"
 say "installing heard-local$extra"
 "${pip[@]}" install -c constraints.txt -e ".$extra"
 
-# torchaudio 2.11 ships native extensions linked against CUDA; with a CPU torch they fail to load and
-# break `import pyannote.audio`. Its loader skips the native extension when these files are absent,
-# and heard-local never uses it (audio is decoded by heard-local itself).
+# torchaudio's PyPI wheels ship native extensions linked against CUDA; with a CPU torch they fail to
+# load. heard-local imports pyannote.audio without them anyway (heard_local/adapters/pyannote_import.py);
+# removing them here keeps `import pyannote.audio` working for anything else run in this environment
+# (the tests' tiny pyannote pipelines, notebooks). Its loader skips the extension when they are absent.
 site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 rm -f "$site"/torchaudio/lib/*.so
 PYANNOTE_METRICS_ENABLED=0 HF_HUB_OFFLINE=1 "$venv/bin/python" -c "import pyannote.audio, faster_whisper, duckdb, gradio" \

@@ -1,5 +1,5 @@
-"""Speaker diarization with a pyannote.audio ``SpeakerDiarization`` pipeline (with :mod:`.fast_diarization`,
-the only modules importing pyannote).
+"""Speaker diarization with a pyannote.audio ``SpeakerDiarization`` pipeline (with :mod:`.fast_diarization`
+and :mod:`.pyannote_import`, the only modules importing pyannote).
 
 The pipeline is loaded by name (``pyannote/speaker-diarization-community-1``: needs a Hugging Face token
 and internet once) or from a local directory holding a ``config.yaml`` that points at local checkpoints
@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from heard_local.adapters.pyannote_import import import_pyannote
 from heard_local.errors import ModelUnavailableError
 from heard_local.pipeline.progress import ProgressHook
 from heard_local.pipeline.protocols import DiarizationResult, DiarizeOptions, SpeakerTurn, Waveform
@@ -38,11 +39,9 @@ class PyannoteDiarizer:
 
 def load_pipeline(model: str, token: str | None = None, *, device: str = "auto") -> Any:
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")  # no telemetry from a private, local app
-    try:
-        import torch
-        from pyannote.audio import Pipeline
-    except ImportError as exc:
-        raise ModelUnavailableError(f"pyannote.audio is not installed ({exc}); reinstall heard-local.") from None
+    import torch
+
+    Pipeline = import_pyannote().Pipeline  # works on a CPU torch beside a CUDA-linked torchaudio
     local = Path(model).expanduser()
     source: str | Path = local if local.is_dir() else model
     if isinstance(source, str) and model.startswith(("/", ".", "~")):

@@ -1,17 +1,29 @@
 """One heard-local process per data directory.
 
-DuckDB lets only one process open a database file read-write. An advisory ``flock`` on a lock file
-beside it turns "Could not set lock on file" into a clear message naming the process that holds it,
-and disappears by itself when that process dies (even on SIGKILL).
+DuckDB lets only one process open a database file read-write. An OS file lock on a lock file beside it
+turns "Could not set lock on file" into a clear message naming the process that holds it, and
+disappears by itself when that process dies (even on SIGKILL). ``filelock.lock_descriptor`` picks the
+primitive: ``flock`` on POSIX, ``LockFileEx`` on byte 0 on Windows (so this module imports everywhere;
+there is no ``fcntl`` on Windows).
+
+The holder writes its PID after that first byte: a Windows byte-range lock also blocks other processes
+from reading the locked byte, and they still need to read the PID.
 """
 
 from __future__ import annotations
 
-import fcntl
+import errno
 import os
 from pathlib import Path
 
-from heard_local.errors import DataDirLockedError
+from filelock import lock_descriptor, unlock_descriptor
+
+from heard_local.errors import DataDirLockedError, InternalError
+
+# "\n" + PID right-aligned in a fixed width + "\n": a rewrite always covers the previous holder's PID, so
+# the file needs no truncation while it is locked.
+_PID_WIDTH = 20
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 
 class DataDirLock:
@@ -21,20 +33,23 @@ class DataDirLock:
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _BINARY, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            locked = _try_lock(fd, self.path)
+        except BaseException:
             os.close(fd)
-            raise DataDirLockedError(str(self.path.parent), holder_pid(self.path)) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+            raise
+        if not locked:
+            os.close(fd)
+            raise DataDirLockedError(str(self.path.parent), holder_pid(self.path))
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, f"\n{os.getpid():>{_PID_WIDTH}}\n".encode())
         os.fsync(fd)
         self._fd = fd
 
     def release(self) -> None:
         if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            unlock_descriptor(self._fd)
             os.close(self._fd)
             self._fd = None
 
@@ -43,10 +58,26 @@ class DataDirLock:
         return self._fd is not None
 
 
+def _try_lock(fd: int, path: Path) -> bool:
+    """True when this descriptor now holds the lock, False when another process does."""
+    try:
+        return lock_descriptor(fd, blocking=False)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP):
+            raise InternalError(
+                f"Cannot lock {path}: this file system or platform has no file locks ({exc.strerror}). "
+                "Put the data directory on a local disk (--data-dir or HEARD_DATA_DIR).",
+                details={"path": str(path)},
+            ) from None
+        raise
+
+
 def holder_pid(path: Path) -> int | None:
     """PID written by the process holding the lock, if any."""
     try:
-        text = path.read_text().strip()
+        with path.open("rb") as file:
+            file.seek(1)  # byte 0 is the one Windows locks
+            text = file.read(2 * _PID_WIDTH).strip()
         return int(text) if text else None
     except (OSError, ValueError):
         return None
@@ -58,11 +89,11 @@ def is_locked(path: Path) -> bool:
         return False
     fd = os.open(path, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        if not lock_descriptor(fd, blocking=False):
+            return True
+        unlock_descriptor(fd)
+        return False
+    except OSError:  # no file locks here: nobody can hold the directory this way
         return False
     finally:
         os.close(fd)

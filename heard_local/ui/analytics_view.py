@@ -72,6 +72,12 @@ def field_order(numbers: dict[str, Any], name: str | None) -> list[str]:
     return list(field_frame(numbers, name)["value"])
 
 
+def empty_plot_note(title: str) -> str:
+    """Shown in place of a plot with nothing to draw (an empty chart would show a meaningless 0 axis)."""
+    return (f'<div class="hl-card hl-plot-empty"><div class="hl-plot-empty-title">{esc(title)}</div>'
+            '<p class="hl-muted">No data yet</p></div>')
+
+
 def _kpi(label: str, value: str, sub: str = "") -> str:
     sub_html = f'<div class="hl-kpi-sub">{esc(sub)}</div>' if sub else ""
     return (f'<div class="hl-kpi"><div class="hl-kpi-label">{esc(label)}</div>'

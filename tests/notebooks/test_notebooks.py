@@ -31,11 +31,19 @@ RUNS: dict[str, tuple[str, ...]] = {
 CASES = [(name, mode) for name in NOTEBOOKS for mode in RUNS.get(name, ("local",))]
 
 
+def checkout_files() -> set[Path]:
+    return {p for p in NOTEBOOK_DIR.rglob("*") if "__pycache__" not in p.parts}
+
+
 def execute(name: str, workdir: Path) -> nbformat.NotebookNode:
+    """Runs the notebook in the notebooks folder, as `jupyter lab notebooks/` would: it must write
+    nothing there (the data directory or a temp folder instead)."""
     notebook = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
     client = NotebookClient(notebook, timeout=600, kernel_name=KERNEL_NAME, allow_errors=False,
-                            resources={"metadata": {"path": str(workdir)}})
+                            resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    before = checkout_files()
     client.execute()
+    assert checkout_files() == before, f"{name} left files in the checkout: {checkout_files() - before}"
     nbformat.write(notebook, workdir / f"executed-{name}")  # kept in the test's tmp dir for debugging
     errors = [o for cell in notebook.cells for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, errors
@@ -63,7 +71,7 @@ def notebook_env(monkeypatch: pytest.MonkeyPatch, kernel_dir: Path, data_dir: Pa
                  tiny_whisper_model: Path | None, spoken_wav: Path | None) -> dict[str, Any]:
     """The kernel inherits this process's environment: point it at the data directory, the test
     kernelspec, no Ollama, the tiny Whisper model and the spoken test file."""
-    extra = {"HEARD_DATA_DIR": str(data_dir), "HEARD_NOTEBOOK_OUTPUT": str(tmp_path / "out")}
+    extra = {"HEARD_DATA_DIR": str(data_dir)}  # the quickstart's exports go to its default place
     if tiny_whisper_model is not None:
         extra["HEARD_WHISPER_MODEL"] = str(tiny_whisper_model)
     if spoken_wav is not None:
@@ -74,7 +82,8 @@ def notebook_env(monkeypatch: pytest.MonkeyPatch, kernel_dir: Path, data_dir: Pa
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("JUPYTER_PATH", str(kernel_dir))
-    return {"data_dir": data_dir, "out": tmp_path / "out", "env": extra, "audio": spoken_wav is not None}
+    return {"data_dir": data_dir, "out": data_dir / "notebook-exports", "env": extra,
+            "audio": spoken_wav is not None}
 
 
 def test_committed_notebooks_have_no_outputs() -> None:
@@ -148,3 +157,15 @@ def check_api_client(text: str, notebook: nbformat.NotebookNode, env: dict[str, 
 
 CHECKS = {"01_quickstart.ipynb": check_quickstart, "02_analytics.ipynb": check_analytics,
           "03_api_client.ipynb": check_api_client}
+
+
+def test_analytics_notebook_on_an_empty_data_directory_says_no_data_yet(
+        notebook_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A new user's first run: every plot cell says there is nothing yet instead of drawing empty axes."""
+    monkeypatch.setenv("HEARD_DATA_DIR", str(tmp_path / "empty"))
+    notebook = execute("02_analytics.ipynb", tmp_path)
+    text = output_text(notebook)
+    assert "0 conversations, 0 completed" in text
+    assert "Talk time per speaker: no data yet." in text and "Conversations per day: no data yet." in text
+    assert "No extracted fields yet" in text and "No customers yet" in text
+    assert image_count(notebook) == 0

@@ -291,6 +291,10 @@ def test_analytics_plots_render_with_the_written_analysis(page: Any, ui_server: 
     for plot in ("#hl-plot-volume", "#hl-plot-languages", "#hl-plot-field"):
         # Vega draws the bars as SVG paths or on a canvas; either way, something is drawn.
         expect(page.locator(f"{plot} canvas, {plot} svg .mark-rect path, {plot} svg path").first).to_be_attached()
+    # A pasted transcript has no durations: that plot says so instead of drawing an empty 0 axis.
+    expect(page.locator("#hl-plot-durations-empty")).to_contain_text("No data yet")
+    expect(page.locator("#hl-plot-durations")).to_be_hidden()
+    expect(page.locator("#hl-plot-volume-empty")).to_be_hidden()
     expect(page.locator("#hl-field-table")).to_contain_text("sentiment")
     expect(page.locator("#hl-narrative")).to_contain_text("Notify customers by SMS", timeout=30_000)
     screenshot(page, "07-analytics")

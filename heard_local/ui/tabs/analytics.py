@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import gradio as gr
+import pandas as pd
 
 from heard_local.engine import Engine
 from heard_local.ui.analytics_view import (
+    empty_plot_note,
     field_frame,
     field_names,
     field_order,
@@ -34,10 +36,20 @@ def fetch_report(engine: Engine, configuration_id: str, *, narrative: bool) -> d
     return engine.analytics_report(configuration_id, include_narrative=narrative)
 
 
-def bar_plot(x: str, y: str, title: str, elem_id: str, x_title: str, **options: Any) -> gr.BarPlot:
-    """A bar chart of counts: the y axis starts at zero (one bar alone would otherwise have no height)."""
-    return gr.BarPlot(x=x, y=y, title=title, height=PLOT_HEIGHT, y_lim=[0, None], elem_id=elem_id,
-                      x_title=x_title, y_title=y.capitalize(), **options)
+def bar_plot(x: str, y: str, title: str, elem_id: str, x_title: str, **options: Any) -> tuple[gr.BarPlot, gr.HTML]:
+    """A bar chart of counts (the y axis starts at zero: one bar alone would otherwise have no height),
+    and the "no data yet" note shown instead of it when there is nothing to draw."""
+    with gr.Column(min_width=160):
+        plot = gr.BarPlot(x=x, y=y, title=title, height=PLOT_HEIGHT, y_lim=[0, None], elem_id=elem_id,
+                          x_title=x_title, y_title=y.capitalize(), **options)
+        note = html(empty_plot_note(title), visible=False, elem_id=f"{elem_id}-empty")
+    return plot, note
+
+
+def plot_update(frame: pd.DataFrame, **options: Any) -> tuple[gr.BarPlot, gr.HTML]:
+    """New data for a :func:`bar_plot` pair: the plot when there are rows, else its note."""
+    has_rows = not frame.empty and bool(frame.iloc[:, 1].astype(float).abs().sum())
+    return gr.BarPlot(value=frame, visible=has_rows, **options), gr.HTML(visible=not has_rows)
 
 
 def busiest_configuration(ctx: UiContext) -> str | None:
@@ -80,8 +92,8 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
     narrative = html(elem_id="hl-narrative")
     report_state = gr.State({})
 
-    outputs = [notice, charts, kpis, per_day, durations, languages, talk_time, fields_section, field, field_plot,
-               field_table, narrative, report_state]
+    outputs = [notice, charts, kpis, *per_day, *durations, *languages, *talk_time, fields_section, field,
+               *field_plot, field_table, narrative, report_state]
 
     @friendly
     def build_report(configuration_id: str | None) -> tuple[Any, ...]:
@@ -98,13 +110,13 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
             note,
             gr.Column(visible=bool(total)),
             render_kpis(numbers),
-            gr.BarPlot(value=per_day_frame(numbers)),
-            gr.BarPlot(value=histogram_frame(numbers), sort=histogram_order(numbers)),
-            gr.BarPlot(value=languages_frame(numbers)),
-            gr.BarPlot(value=talk_time_frame(numbers)),
+            *plot_update(per_day_frame(numbers)),
+            *plot_update(histogram_frame(numbers), sort=histogram_order(numbers)),
+            *plot_update(languages_frame(numbers)),
+            *plot_update(talk_time_frame(numbers)),
             gr.Column(visible=bool(total and names)),
             gr.Dropdown(choices=names, value=first, interactive=bool(names)),
-            gr.BarPlot(value=field_frame(numbers, first), sort=field_order(numbers, first)),
+            *plot_update(field_frame(numbers, first), sort=field_order(numbers, first)),
             render_field_table(numbers),
             render_narrative(report) if total else "",
             report,
@@ -127,9 +139,9 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
 
     def pick_field(report: dict[str, Any], name: str | None) -> Any:
         numbers = numbers_of(report or {})
-        return gr.BarPlot(value=field_frame(numbers, name), sort=field_order(numbers, name))
+        return plot_update(field_frame(numbers, name), sort=field_order(numbers, name))
 
-    field.input(pick_field, inputs=[report_state, field], outputs=[field_plot], api_visibility="private")
+    field.input(pick_field, inputs=[report_state, field], outputs=[*field_plot], api_visibility="private")
 
     def initial() -> gr.Dropdown:
         return gr.Dropdown(choices=ctx.configuration_choices(), value=busiest_configuration(ctx))
