@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     enable_ui: bool = True
+    ui_auth: bool = Field(default=True, description="The web UI asks for the sign-in token `serve` prints; off "
+                          "only on loopback, or beyond it with --insecure-no-auth")
     enable_watcher: bool = True
     watch_polling: bool = Field(default=False, description="Polling observer (network drives)")
     watch_rescan_seconds: float = 60.0
@@ -86,7 +88,8 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: float = Field(default=24 * 3600.0, description="How long an Idempotency-Key holds")
     auth_cache_seconds: float = Field(default=2.0, ge=0, description="How long a verified API key is trusted "
                                       "without asking the database (revocation through the API is immediate)")
-    webhook_timeout_seconds: float = 15.0
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, description="Deadline for one webhook attempt "
+                                           "(DNS, connect, sending, the answer's headers)")
     webhook_retry_base_seconds: float = Field(default=5.0, description="First webhook retry delay (doubles)")
     webhook_retry_max_seconds: float = 3600.0
     webhook_give_up_seconds: float = Field(default=3 * 24 * 3600.0, description="Stop retrying a webhook after")
