@@ -153,6 +153,8 @@ class UrlFetcher:
             digest.update(chunk)
             out.write(chunk)
             hook("download", completed=size, total=total)
+        if time.monotonic() >= deadline:  # an end of the body seen this late may be the deadline's watchdog
+            raise self._timeout_error(deadline)
         if size == 0:
             raise ValidationError("audio_url returned an empty body", field=FIELD)
         return size, digest.hexdigest()

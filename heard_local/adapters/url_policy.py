@@ -277,12 +277,19 @@ def checked_address(target: Target, policy: UrlPolicy, resolver: Resolver, deadl
 # --- connecting -----------------------------------------------------------------------------------
 
 
+# The watchdog fires a little after the deadline: reads and writes, bounded by the deadline, normally end
+# first with a timeout; the watchdog is the backstop for what they do not bound (a TLS handshake dribbled
+# byte by byte). A socket it shut reads as end-of-file, so callers treat an end seen after the deadline as
+# a timeout, never as a complete answer.
+_WATCHDOG_GRACE_SECONDS = 0.5
+
+
 class _Watchdog:
-    """Shuts the exchange's socket at the deadline, waking any read or write blocked on it."""
+    """Shuts the exchange's socket just after the deadline, waking any read or write blocked on it."""
 
     def __init__(self, deadline: float):
         self.socket: socket.socket | None = None
-        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()) + _WATCHDOG_GRACE_SECONDS, self._fire)
         self._timer.daemon = True
         self._timer.start()
 
