@@ -149,9 +149,7 @@ class WatchService:
     # --- finding files ----------------------------------------------------------------------------
 
     def _on_event(self, event: FsEvent) -> None:
-        if event.is_directory and os.path.islink(event.dest or event.path):
-            # A link to a directory is never entered (polling reports it as a directory): it is a file
-            # to refuse, like any link.
+        if event.is_directory and os.path.islink(event.dest or event.path):  # never entered: refused like a file
             event = FsEvent(event.kind, event.path, event.dest, is_directory=False)
         if event.kind == "moved":
             self._on_moved(event.path, event.dest, event.is_directory)
@@ -393,10 +391,9 @@ def _fingerprint(path: Path) -> tuple[int, int]:
 
 
 def _fingerprint_or_none(path: Path) -> tuple[int, int] | None:
-    try:
+    with contextlib.suppress(OSError):
         return _fingerprint(path)
-    except OSError:
-        return None
+    return None
 
 
 def _error_body(error: HeardError) -> dict[str, Any]:
