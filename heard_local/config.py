@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     enable_ui: bool = True
+    ui_auth: bool = Field(default=True, description="The web UI asks for the sign-in token `serve` prints; off "
+                          "only on loopback, or beyond it with --insecure-no-auth")
     enable_watcher: bool = True
     watch_polling: bool = Field(default=False, description="Polling observer (network drives)")
     watch_rescan_seconds: float = 60.0
@@ -72,18 +74,22 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 500 * 1024 * 1024
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 200
-    allow_private_urls: bool = Field(default=False, description="Let audio_url reach LAN hosts")
-    url_fetch_timeout_seconds: float = 300.0
+    allow_private_urls: bool = Field(default=False, description="Let audio_url and webhooks reach LAN addresses "
+                                     "(10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7; never loopback or link-local)")
+    url_fetch_timeout_seconds: float = Field(default=300.0, gt=0, description="Deadline for a whole audio_url fetch "
+                                             "(DNS, connect, headers and body)")
     url_allowed_networks: list[str] = Field(
         default_factory=list,
-        description='Networks audio_url may reach although not public, e.g. ["192.168.1.0/24"] (JSON in the env)',
+        description='Networks audio_url and webhooks may reach although not public, e.g. ["192.168.1.0/24"], '
+        'or ["127.0.0.1/32"] for a receiver on this machine (JSON in the env)',
     )
     url_max_redirects: int = Field(default=5, ge=0)
     max_request_body_bytes: int = Field(default=32 * 1024 * 1024, description="Cap for JSON request bodies")
     idempotency_ttl_seconds: float = Field(default=24 * 3600.0, description="How long an Idempotency-Key holds")
     auth_cache_seconds: float = Field(default=2.0, ge=0, description="How long a verified API key is trusted "
                                       "without asking the database (revocation through the API is immediate)")
-    webhook_timeout_seconds: float = 15.0
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, description="Deadline for one webhook attempt "
+                                           "(DNS, connect, sending, the answer's headers)")
     webhook_retry_base_seconds: float = Field(default=5.0, description="First webhook retry delay (doubles)")
     webhook_retry_max_seconds: float = 3600.0
     webhook_give_up_seconds: float = Field(default=3 * 24 * 3600.0, description="Stop retrying a webhook after")

@@ -6,6 +6,7 @@ It holds the server's URL, PID and an admin token, readable only by the owner (m
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -21,10 +22,17 @@ class ServerInfo:
     url: str
     admin_token: str
     version: str
+    ui_token: str = ""  # the web UI's sign-in token ("" when the server has no UI or runs without sign-in)
 
     @classmethod
     def new(cls, url: str, version: str) -> ServerInfo:
-        return cls(pid=os.getpid(), url=url, admin_token=secrets.token_urlsafe(32), version=version)
+        return cls(pid=os.getpid(), url=url, admin_token=secrets.token_urlsafe(32), version=version,
+                   ui_token=secrets.token_urlsafe(32))
+
+    @property
+    def ui_login_url(self) -> str | None:
+        """``http://host:port/?token=…``: opening it signs a browser in to the web UI (like Jupyter's)."""
+        return f"{self.url}/?token={self.ui_token}" if self.ui_token else None
 
 
 def write_server_info(path: Path, info: ServerInfo) -> None:
@@ -48,7 +56,7 @@ def read_server_info(path: Path) -> ServerInfo | None:
     try:
         data = json.loads(path.read_text())
         return ServerInfo(pid=int(data["pid"]), url=str(data["url"]), admin_token=str(data["admin_token"]),
-                          version=str(data.get("version", "")))
+                          version=str(data.get("version", "")), ui_token=str(data.get("ui_token", "")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -62,3 +70,16 @@ def running_server(data_dir: Path) -> ServerInfo | None:
     if info is None or info.pid != holder_pid(lock_path):
         return None
     return info
+
+
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a bind address or a Host header's name) is this machine only."""
+    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

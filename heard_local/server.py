@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import socket
@@ -16,7 +17,7 @@ from heard_local.api import create_app
 from heard_local.config import Settings
 from heard_local.engine import Engine
 from heard_local.errors import HeardError
-from heard_local.runtime import ServerInfo, remove_server_info, write_server_info
+from heard_local.runtime import ServerInfo, is_loopback_host, remove_server_info, write_server_info
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +34,27 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def build_app(engine: Engine, info: ServerInfo, *, ui: bool) -> Any:
+    """The API, with the web UI at ``/`` when ``ui``; the UI asks for ``info.ui_token`` ("" for no sign-in)."""
     app = create_app(engine, admin_token=info.admin_token)
     if ui:
         from heard_local.ui import mount_ui
 
-        app = mount_ui(app, engine)
+        app = mount_ui(app, engine, sign_in_token=info.ui_token or None)
     return app
+
+
+_TLS_WARNING = ("  warning:  {host} is reachable from the network over plain HTTP: the sign-in token, the session "
+                "cookie and API keys travel unencrypted. Put heard-local behind a TLS reverse proxy (Caddy, nginx) "
+                "or reach it through an SSH tunnel.")
+
+
+def _sign_in_problem(settings: Settings, *, ui: bool, insecure_no_auth: bool) -> str | None:
+    """Why ``serve`` must not start: the web UI open to the network without sign-in, not asked for."""
+    if ui and not settings.ui_auth and not insecure_no_auth and not is_loopback_host(settings.host):
+        return (f"heard-local: the web UI would be open to everyone who can reach {settings.host} without "
+                "signing in (HEARD_UI_AUTH is off). Keep sign-in on, bind to 127.0.0.1, or pass "
+                "--insecure-no-auth if you really mean it.")
+    return None
 
 
 def start_services(engine: Engine, *, watcher: bool) -> None:
@@ -55,7 +71,12 @@ def start_services(engine: Engine, *, watcher: bool) -> None:
         engine.add_service(WatchService(engine))
 
 
-def serve(settings: Settings, *, ui: bool = True, watcher: bool = True) -> int:
+def serve(settings: Settings, *, ui: bool = True, watcher: bool = True, insecure_no_auth: bool = False) -> int:
+    problem = _sign_in_problem(settings, ui=ui, insecure_no_auth=insecure_no_auth)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    sign_in = ui and settings.ui_auth and not insecure_no_auth
     if not _port_free(settings.host, settings.port):
         print(f"heard-local: port {settings.port} on {settings.host} is already in use. Choose another with "
               "--port, or stop the program using it.", file=sys.stderr)
@@ -67,13 +88,21 @@ def serve(settings: Settings, *, ui: bool = True, watcher: bool = True) -> int:
         return 2
     url = f"http://{settings.host}:{settings.port}"
     info = ServerInfo.new(url, __version__)
+    if not sign_in:
+        info = dataclasses.replace(info, ui_token="")
     try:
         start_services(engine, watcher=watcher)
         app = build_app(engine, info, ui=ui)
         print(f"heard-local {__version__} serving on {url}  (data: {settings.data_dir})", file=sys.stderr)
-        if ui:
-            print(f"  web UI:   {url}/", file=sys.stderr)
+        if ui and sign_in:
+            print(f"  web UI:   {info.ui_login_url}", file=sys.stderr)
+            print("            (open this address to sign in; `heard-local url` prints it again)", file=sys.stderr)
+        elif ui:
+            print(f"  web UI:   {url}/  (NO SIGN-IN: anyone who can reach it can read and delete everything)",
+                  file=sys.stderr)
         print(f"  API:      {url}/api/v1  (docs: {url}/docs)", file=sys.stderr)
+        if not is_loopback_host(settings.host):
+            print(_TLS_WARNING.format(host=settings.host), file=sys.stderr)
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
                                 timeout_graceful_shutdown=5)
         # server.json tells the CLI, notebooks and tests where to connect: written once the socket listens

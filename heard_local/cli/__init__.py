@@ -86,7 +86,28 @@ def cmd_serve(args: argparse.Namespace, *, ui: bool) -> int:
 
     settings = settings_from_args(args)
     return serve(settings, ui=ui and not args.no_ui and settings.enable_ui,
-                 watcher=not args.no_watch and settings.enable_watcher)
+                 watcher=not args.no_watch and settings.enable_watcher,
+                 insecure_no_auth=getattr(args, "insecure_no_auth", False))
+
+
+def cmd_url(args: argparse.Namespace) -> int:
+    from heard_local.runtime import running_server
+
+    settings = settings_from_args(args)
+    info = running_server(settings.data_dir)
+    if info is None:
+        _err(f"heard-local: no server is running for {settings.data_dir}. Start one with: heard-local serve")
+        return 1
+    if not info.ui_login_url:
+        _err(f"The server at {info.url} runs without the web UI's sign-in (or without the web UI): {info.url}/")
+        print(f"{info.url}/")
+        return 0
+    print(info.ui_login_url)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(info.ui_login_url)
+    return 0
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -239,7 +260,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.add_argument("--no-ui", action="store_true", help="no web UI")
     serve.add_argument("--no-watch", action="store_true", help="do not watch folders")
+    serve.add_argument("--insecure-no-auth", action="store_true",
+                       help="no sign-in for the web UI (anyone who reaches the port can read and delete everything)")
     serve.set_defaults(func=lambda a: cmd_serve(a, ui=True))
+
+    url = sub.add_parser("url", help="print the running server's web UI address with its sign-in token")
+    _add_location(url)
+    url.add_argument("--open", action="store_true", help="also open it in the browser")
+    url.set_defaults(func=cmd_url)
 
     watch = sub.add_parser("watch", help="headless: engine, API and watch folders, no web UI")
     _add_location(watch, watch=True)

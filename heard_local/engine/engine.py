@@ -210,7 +210,11 @@ class Engine:
 
     def create_configuration(self, data: ConfigurationInput | dict[str, Any]) -> tuple[Configuration, str]:
         """Returns the configuration and its webhook signing secret (shown once)."""
-        return self.store.configurations.create(parse(ConfigurationInput, data))
+        from heard_local.engine.webhooks import check_webhook_urls
+
+        checked = parse(ConfigurationInput, data)
+        check_webhook_urls(checked.webhooks, self.settings)
+        return self.store.configurations.create(checked)
 
     def list_configurations(self) -> list[Configuration]:
         return self.store.configurations.list()
@@ -226,6 +230,10 @@ class Engine:
             merged = change.apply_to(current)
         except pydantic.ValidationError as exc:  # the merged whole can break a rule
             raise validation_error_from_pydantic(exc) from None
+        if change.webhooks is not None:
+            from heard_local.engine.webhooks import check_webhook_urls
+
+            check_webhook_urls(merged.webhooks, self.settings)
         return self.store.configurations.replace(configuration_id, merged)
 
     def delete_configuration(self, configuration_id: str) -> None:

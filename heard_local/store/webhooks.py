@@ -2,9 +2,13 @@
 crash can delay a notification but never lose it (at-least-once).
 
 A row is PENDING until its URL answers 2xx (DELIVERED) or the deliverer gives up (FAILED). While an
-attempt runs it is SENDING, with ``next_attempt_at`` pushed past the attempt's timeout (a lease), so a
+attempt runs it is SENDING, with ``next_attempt_at`` pushed past the attempt's deadline (a lease), so a
 row is never sent twice at once; after a crash the lease runs out, or :meth:`release_leases` ends it
-at the next start.
+at the next start. Claims are serialised by the database's writer; the attempt number a claim hands out
+fences its answer, so an attempt whose lease was taken over can no longer change the row.
+
+A configuration has at most one delivery in flight: a slow or dead receiver holds one delivery worker,
+never all of them, and every other configuration's webhooks keep going out.
 """
 
 from __future__ import annotations
@@ -30,6 +34,15 @@ FAILED = "FAILED"
 
 _COLUMNS = "delivery_id, transcription_id, configuration_id, event, url, payload, status, attempts, " \
            "next_attempt_at, last_error, created_at, delivered_at"
+
+
+# A configuration with a delivery whose lease still runs (the row's own lease counts only while it runs).
+_IN_FLIGHT = """EXISTS (SELECT 1 FROM webhook_outbox f WHERE f.configuration_id = o.configuration_id
+                         AND f.status = 'SENDING' AND f.next_attempt_at > ?)"""
+# Due rows, the oldest per configuration, of configurations with nothing in flight.
+_CLAIMABLE = f"""SELECT delivery_id, next_attempt_at, created_at FROM webhook_outbox o
+                 WHERE status IN ('PENDING', 'SENDING') AND next_attempt_at <= ? AND NOT {_IN_FLIGHT}
+                 QUALIFY row_number() OVER (PARTITION BY configuration_id ORDER BY next_attempt_at, created_at) = 1"""
 
 
 @dataclass(frozen=True)
@@ -77,35 +90,38 @@ class WebhookOutbox:
         return int(row[0]) if row else 0
 
     def claim_due(self, *, lease_until: datetime, limit: int) -> list[Delivery]:
-        """Take up to ``limit`` rows whose time has come (PENDING, or SENDING with an expired lease),
-        leasing them until ``lease_until``."""
+        """Take up to ``limit`` rows whose time has come (PENDING, or SENDING with an expired lease), the
+        oldest of each configuration that has nothing in flight, leasing them until ``lease_until``."""
         now = to_db(utcnow())
         with self.db.write() as cur:
             rows = cur.execute(
                 f"""UPDATE webhook_outbox SET status = 'SENDING', attempts = attempts + 1, next_attempt_at = ?
-                    WHERE delivery_id IN (SELECT delivery_id FROM webhook_outbox
-                                          WHERE status IN ('PENDING', 'SENDING') AND next_attempt_at <= ?
-                                          ORDER BY next_attempt_at, created_at LIMIT ?)
+                    WHERE delivery_id IN (SELECT delivery_id FROM ({_CLAIMABLE}) ORDER BY next_attempt_at,
+                                          created_at LIMIT ?)
                     RETURNING {_COLUMNS}""",
-                [to_db(lease_until), now, limit],
+                [to_db(lease_until), now, now, limit],
             ).fetchall()
         return sorted((_build(r) for r in rows), key=lambda d: (d.created_at, d.delivery_id))
 
-    def mark_delivered(self, delivery_id: str) -> None:
-        with self.db.write() as cur:
-            cur.execute("UPDATE webhook_outbox SET status = 'DELIVERED', delivered_at = ?, last_error = NULL "
-                        "WHERE delivery_id = ?", [to_db(utcnow()), delivery_id])
+    def mark_delivered(self, delivery: Delivery) -> bool:
+        """Record the 2xx of ``delivery``'s attempt; False when that attempt's lease was taken over."""
+        return self._finish(delivery, "status = 'DELIVERED', delivered_at = ?, last_error = NULL", [to_db(utcnow())])
 
-    def retry_at(self, delivery_id: str, when: datetime, error: str) -> None:
-        with self.db.write() as cur:
-            cur.execute("UPDATE webhook_outbox SET status = 'PENDING', next_attempt_at = ?, last_error = ? "
-                        "WHERE delivery_id = ?",
-                        [to_db(when), error[:1000], delivery_id])
+    def retry_at(self, delivery: Delivery, when: datetime, error: str) -> bool:
+        return self._finish(delivery, "status = 'PENDING', next_attempt_at = ?, last_error = ?",
+                            [to_db(when), error[:1000]])
 
-    def mark_failed(self, delivery_id: str, error: str) -> None:
+    def mark_failed(self, delivery: Delivery, error: str) -> bool:
+        return self._finish(delivery, "status = 'FAILED', last_error = ?", [error[:1000]])
+
+    def _finish(self, delivery: Delivery, assignments: str, params: list[Any]) -> bool:
+        """Update the row only while it is still this attempt's (SENDING with the attempt number claimed)."""
         with self.db.write() as cur:
-            cur.execute("UPDATE webhook_outbox SET status = 'FAILED', last_error = ? WHERE delivery_id = ?",
-                        [error[:1000], delivery_id])
+            rows = cur.execute(
+                f"UPDATE webhook_outbox SET {assignments} WHERE delivery_id = ? AND status = 'SENDING' "
+                "AND attempts = ? RETURNING delivery_id", [*params, delivery.delivery_id, delivery.attempts],
+            ).fetchall()
+        return bool(rows)
 
     def release_leases(self) -> int:
         """At start-up: rows leased by a process that died become due now (they are re-sent; the
@@ -119,8 +135,11 @@ class WebhookOutbox:
         return len(rows)
 
     def next_due_at(self) -> datetime | None:
-        row = self.db.fetchone("SELECT min(next_attempt_at) FROM webhook_outbox "
-                               "WHERE status IN ('PENDING', 'SENDING')")
+        """When the next claimable row falls due (rows of a configuration with one in flight wait for it)."""
+        now = to_db(utcnow())
+        row = self.db.fetchone(
+            "SELECT min(next_attempt_at) FROM webhook_outbox o WHERE status IN ('PENDING', 'SENDING') "
+            f"AND NOT {_IN_FLIGHT}", [now])
         return from_db(row[0]) if row and row[0] else None
 
     def get(self, delivery_id: str) -> Delivery | None:

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from heard_local import __version__
 from heard_local.engine import Engine
 from heard_local.errors import HeardError
+from heard_local.ui.auth import UiSignIn
 from heard_local.ui.context import (
     TAB_ANALYTICS,
     TAB_CONFIGURATIONS,
@@ -149,8 +150,9 @@ class _RemoveDirectory:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-def mount_ui(app: FastAPI, engine: Engine) -> FastAPI:
-    """Serve the UI at ``/`` on ``app``; returns the app (what ``heard-local serve`` runs)."""
+def mount_ui(app: FastAPI, engine: Engine, *, sign_in_token: str | None) -> FastAPI:
+    """Serve the UI at ``/`` on ``app``; returns the app (what ``heard-local serve`` runs). Every UI request
+    needs the session cookie that opening ``/?token=<sign_in_token>`` sets (None: no sign-in at all)."""
     settings_ = engine.settings
     if not os.environ.get("GRADIO_TEMP_DIR"):
         upload_dir = private_upload_dir()
@@ -159,7 +161,9 @@ def mount_ui(app: FastAPI, engine: Engine) -> FastAPI:
     install_routes(app, engine)
     demo = build_ui(engine)
     demo.queue(default_concurrency_limit=4)
-    app.add_middleware(LocalOriginGuard, bind_host=settings_.host)
+    if sign_in_token is not None:
+        app.add_middleware(UiSignIn, token=sign_in_token, port=settings_.port)
+    app.add_middleware(LocalOriginGuard, bind_host=settings_.host)  # outermost: refuses foreign hosts first
     return gr.mount_gradio_app(
         app, demo, path="/",
         allowed_paths=[], blocked_paths=blocked_paths(settings_),

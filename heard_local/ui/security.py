@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import tempfile
 from pathlib import Path
@@ -24,8 +23,8 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from heard_local.config import Settings
+from heard_local.runtime import is_loopback_host
 
-LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 # Paths of the API (authenticated by API keys) that this guard leaves alone.
 API_PREFIXES = ("/api/", "/v1/", "/docs", "/redoc", "/openapi.json")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -51,15 +50,6 @@ def private_upload_dir() -> Path:
     if os.name == "posix":
         directory.chmod(0o700)
     return directory
-
-
-def is_loopback_host(host: str) -> bool:
-    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def host_name(value: str) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
-from watchdog.observers.polling import PollingObserver
+from watchdog.observers.polling import PollingObserverVFS
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,9 @@ class DirectoryWatches:
                             exc, self._poll_interval)
                 self._stop_observer()
                 self.polling = True
-        self._observer = PollingObserver(timeout=self._poll_interval)
+        # lstat: links are seen as themselves (a link to a directory is not entered, a dangling link is not
+        # missed) and refused by the service.
+        self._observer = PollingObserverVFS(os.lstat, os.scandir, polling_interval=self._poll_interval)
         self._observer.start()
 
     def add(self, directory: Path) -> None:

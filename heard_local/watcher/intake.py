@@ -3,58 +3,125 @@
 What a file is comes from its content first (an audio container is audio whatever its name), then its
 name: ``.txt``, ``.text``, ``.md``, ``.vtt`` and ``.srt`` are transcripts; anything else must be audio
 the engine recognises, or it fails with a message naming both kinds.
+
+A watch folder may be shared, so what is in it is not trusted: a symbolic link (to ``~/.ssh/id_rsa``, say)
+is refused, never followed (checked with lstat, and the file is opened with O_NOFOLLOW and read through
+that one descriptor, so a link swapped in after the check is refused too); a name that is not valid
+UTF-8 is refused with a message saying how to fix it (it could not be stored or reported otherwise).
 """
 
 from __future__ import annotations
 
 import codecs
+import errno
+import os
+import shutil
+import stat
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from heard_local.domain import Configuration
 from heard_local.engine import Engine, Submission
 from heard_local.errors import UnsupportedFormatError, ValidationError
 from heard_local.pipeline.audio_format import SUPPORTED_FORMATS, sniff_audio_format
+from heard_local.watcher.layout import printable
 
 TRANSCRIPT_SUFFIXES = frozenset({".txt", ".text", ".md", ".vtt", ".srt"})
 _HEAD_BYTES = 4096
 _TEXT_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# Swept by the API's start-up clean-up like other partial downloads when a crash leaves one behind.
+_COPY_PREFIX = "fetch-watch-"
 
 
-def is_transcript(path: Path) -> bool:
+def _link_error(path: Path) -> ValidationError:
+    return ValidationError(f"{printable(path.name)} is a symbolic link. Watch folders never follow links (one could "
+                           "point at a file you did not mean to share); copy the file itself in.", field="file")
+
+
+def refuse_unsafe(path: Path) -> None:
+    """Raise ValidationError for a file the watcher must not take: a link, a file inside a linked
+    directory, or a name that is not valid UTF-8."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(f"The name {printable(path.name)!r} is not valid UTF-8 (it was probably written by an "
+                              "older system in another encoding). Rename the file and drop it again.",
+                              field="file") from None
+    if stat.S_ISLNK(os.lstat(path).st_mode):
+        raise _link_error(path)
+    if os.path.realpath(path.parent) != str(path.parent):
+        raise ValidationError(f"{printable(path.name)} lies in a linked directory. Watch folders never follow "
+                              "links; copy the files themselves in.", field="file")
+
+
+def _open_regular(path: Path) -> IO[bytes]:
+    """``path`` opened for reading without following a link, and only if it is a regular file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _link_error(path) from None
+        raise
+    handle = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        handle.close()
+        raise ValidationError(f"{printable(path.name)} is not a regular file.", field="file")
+    return handle
+
+
+def _is_transcript(path: Path, head: bytes) -> bool:
     if path.suffix.lower() not in TRANSCRIPT_SUFFIXES:
         return False
-    with open(path, "rb") as handle:
-        head = handle.read(_HEAD_BYTES)
     # A UTF-16 byte-order mark (FF FE) also looks like an MP3 frame header: the mark wins.
     return head.startswith(_TEXT_BOMS) or sniff_audio_format(head) is None
 
 
-def read_transcript_text(path: Path) -> str:
+def _transcript_text(raw: bytes, name: str) -> str:
     """The file's text: UTF-8 (with or without BOM), or UTF-16 with a BOM (Windows Notepad's "Unicode")."""
-    raw = path.read_bytes()
     encoding = "utf-16" if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError:
-        raise ValidationError(f"{path.name} is not UTF-8 text. Save it as UTF-8 and drop it again.",
+        raise ValidationError(f"{name} is not UTF-8 text. Save it as UTF-8 and drop it again.",
                               field="file") from None
+
+
+def _copy_out(handle: IO[bytes], head: bytes, media_dir: Path) -> Path:
+    """The open file's bytes in a private file of the media store (the engine moves it into place)."""
+    media_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=_COPY_PREFIX, suffix=".part", dir=media_dir)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(head)
+            shutil.copyfileobj(handle, out, 1 << 20)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
 
 
 def submit_file(engine: Engine, path: Path, configuration: Configuration,
                 metadata: dict[str, Any]) -> Submission:
     """Queue ``path`` with the engine; returns its Submission (``duplicate`` when the same content was
     already submitted with this configuration). Raises HeardError for a file that cannot be taken."""
+    refuse_unsafe(path)
     metadata = {**metadata, "name": path.name[:255]}
-    if is_transcript(path):
-        return engine.submit_transcript({"transcript_text": read_transcript_text(path), "metadata": metadata,
-                                         "configuration_id": configuration.configuration_id})
+    with _open_regular(path) as handle:
+        head = handle.read(_HEAD_BYTES)
+        if _is_transcript(path, head):
+            text = _transcript_text(head + handle.read(), path.name)
+            return engine.submit_transcript({"transcript_text": text, "metadata": metadata,
+                                             "configuration_id": configuration.configuration_id})
+        copy = _copy_out(handle, head, engine.settings.media_dir)
     try:
-        return engine.submit_audio_file(path, metadata=metadata, configuration=configuration.configuration_id,
-                                        original_name=path.name)
+        return engine.submit_audio_file(copy, metadata=metadata, configuration=configuration.configuration_id,
+                                        original_name=path.name, move=True)
     except UnsupportedFormatError as exc:
         kinds = ", ".join(SUPPORTED_FORMATS)
         transcripts = ", ".join(sorted(TRANSCRIPT_SUFFIXES))
         raise UnsupportedFormatError(
             f"{path.name} is neither audio heard-local can read ({kinds}) nor a text transcript ({transcripts}). "
             "Convert it (e.g. `ffmpeg -i IN OUT.wav`) and drop it again.", details=exc.details) from None
+    finally:
+        copy.unlink(missing_ok=True)  # moved into the media store unless it was refused

@@ -26,6 +26,11 @@ _PARTIAL_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".
 _OS_LITTER = frozenset({"thumbs.db", "desktop.ini", "icon\r"})
 
 
+def printable(text: str) -> str:
+    """``text`` with the undecodable bytes of a file name shown as ``\\xe9`` (safe to write as UTF-8)."""
+    return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
 def is_ignored_name(name: str) -> bool:
     """True for names the watcher never takes: dotfiles, partial downloads/copies, editor swap files,
     OS litter and the folder settings file."""
@@ -51,7 +56,8 @@ class Placement:
 
     @property
     def label(self) -> str:
-        return f"{self.folder}/{self.relative.as_posix()}"
+        """``folder/sub/name`` for logs and reports (valid UTF-8 even when the name is not)."""
+        return printable(f"{self.folder}/{self.relative.as_posix()}")
 
 
 class WatchLayout:
@@ -101,6 +107,8 @@ class WatchLayout:
         """Every directory under ``top`` (default: the root) that may hold inputs, ``top`` included.
         Output directories are pruned, so their contents are never listed."""
         start = top or self.root
+        if start != self.root and start.is_symlink():
+            return  # a linked directory is never entered (os.walk would follow its top)
         for current, dirs, _files in os.walk(start):
             dirs[:] = sorted(d for d in dirs if not is_ignored_dir(d))
             yield Path(current)
@@ -111,7 +119,8 @@ class WatchLayout:
             try:
                 with os.scandir(directory) as entries:
                     for entry in entries:
-                        if entry.is_file():  # a symlink to a recording counts as the recording
+                        # Links too (whatever they point at), so that they are refused into failed/.
+                        if entry.is_symlink() or entry.is_file(follow_symlinks=False):
                             path = Path(entry.path)
                             if self.place(path) is not None:
                                 yield path

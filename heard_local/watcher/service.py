@@ -25,7 +25,7 @@ from heard_local.watcher.events import DirectoryWatches, EventInbox, FsEvent
 from heard_local.watcher.folder_rules import FolderRules
 from heard_local.watcher.intake import submit_file
 from heard_local.watcher.journal import Journal, JournalEntry
-from heard_local.watcher.layout import FAILED, PROCESSED, Placement, WatchLayout
+from heard_local.watcher.layout import FAILED, PROCESSED, Placement, WatchLayout, printable
 from heard_local.watcher.outcomes import OutcomeWriter
 from heard_local.watcher.stability import StabilityTracker
 
@@ -107,7 +107,7 @@ class WatchService:
 
     def _note(self, placement: Placement, outcome: str) -> None:
         activity = self._activity.setdefault(placement.folder, {"processed": 0, "failed": 0, "queued": 0})
-        activity.update(last_file=placement.relative.as_posix(), last_outcome=outcome,
+        activity.update(last_file=printable(placement.relative.as_posix()), last_outcome=outcome,
                         last_activity_at=utcnow().isoformat())
         if outcome in activity:
             activity[outcome] += 1
@@ -149,6 +149,8 @@ class WatchService:
     # --- finding files ----------------------------------------------------------------------------
 
     def _on_event(self, event: FsEvent) -> None:
+        if event.is_directory and os.path.islink(event.dest or event.path):  # never entered: refused like a file
+            event = FsEvent(event.kind, event.path, event.dest, is_directory=False)
         if event.kind == "moved":
             self._on_moved(event.path, event.dest, event.is_directory)
         elif event.is_directory:
@@ -261,7 +263,7 @@ class WatchService:
         except OSError as exc:
             if not path.exists():
                 return  # taken away while we read it
-            self._fail_now(path, placement, ValidationError(f"Cannot read {path.name}: {exc.strerror}.",
+            self._fail_now(path, placement, ValidationError(f"Cannot read {printable(path.name)}: {exc.strerror}.",
                                                             field="file"), context)
             return
         job = submission.job
@@ -384,15 +386,14 @@ class WatchService:
 
 
 def _fingerprint(path: Path) -> tuple[int, int]:
-    info = os.stat(path)
+    info = os.lstat(path)  # a link is refused, never followed
     return info.st_size, info.st_mtime_ns
 
 
 def _fingerprint_or_none(path: Path) -> tuple[int, int] | None:
-    try:
+    with contextlib.suppress(OSError):
         return _fingerprint(path)
-    except OSError:
-        return None
+    return None
 
 
 def _error_body(error: HeardError) -> dict[str, Any]:

@@ -53,16 +53,17 @@ class StabilityTracker:
 
     def ready(self) -> list[Path]:
         """Files that have settled; they are forgotten here (the caller takes them). Files that vanished
-        or turned out not to be regular files are dropped."""
+        or turned out not to be regular files are dropped; links settle like files (the caller refuses
+        them), and are never followed here."""
         now = self._clock()
         settled: list[Path] = []
         for path, observation in list(self._seen.items()):
             try:
-                info = os.stat(path)
+                info = os.lstat(path)
             except OSError:  # deleted or moved away before it settled
                 del self._seen[path]
                 continue
-            if not stat.S_ISREG(info.st_mode):
+            if not (stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)):
                 del self._seen[path]
                 continue
             if observation is None or (info.st_size, info.st_mtime_ns) != (observation.size, observation.mtime_ns):

@@ -171,3 +171,105 @@ class ScriptedServer:
             do_POST = _serve
 
         return Handler
+
+
+@dataclass
+class Connection:
+    opened: float  # time.monotonic()
+    request_head: bytes = b""
+    closed: float | None = None
+
+    def header(self, name: str) -> str | None:
+        for line in self.request_head.decode("latin-1").split("\r\n")[1:]:
+            key, _, value = line.partition(":")
+            if key.strip().lower() == name.lower():
+                return value.strip()
+        return None
+
+
+class DribblingServer:
+    """A server as slow as a server can be without ever timing out a read: after the request it sends a
+    status line, then one byte of a never-ending header every ``interval`` seconds, until the client
+    hangs up (noticed at once: the socket turns readable with nothing to read) or the server stops.
+    Every connection is recorded with its request head and the times it opened and closed."""
+
+    def __init__(self, interval: float = 0.2):
+        self.interval = interval
+        self.connections: list[Connection] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self._listener.settimeout(0.1)
+        self.port = int(self._listener.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def __enter__(self) -> DribblingServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._listener.close()
+
+    def open_connections(self) -> list[Connection]:
+        with self._lock:
+            return [c for c in self.connections if c.closed is None]
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                continue
+            record = Connection(opened=time.monotonic())
+            with self._lock:
+                self.connections.append(record)
+            threading.Thread(target=self._dribble, args=(conn, record), daemon=True).start()
+
+    def _dribble(self, conn: socket.socket, record: Connection) -> None:
+        import select
+
+        try:
+            conn.settimeout(5)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            record.request_head = head.split(b"\r\n\r\n", 1)[0]
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            while not self._stop.is_set():
+                readable, _, _ = select.select([conn], [], [], self.interval)
+                if readable and not conn.recv(4096):
+                    return  # the client hung up
+                conn.sendall(b"a")
+        except OSError:
+            return
+        finally:
+            record.closed = time.monotonic()
+            conn.close()
+
+
+def finishes_within(seconds: float, work: Callable[[], Any]) -> tuple[Any, BaseException | None, float]:
+    """Run ``work`` in a thread; (its result, the exception it raised, seconds taken), or an AssertionError
+    when it is still running after ``seconds`` (the thread is left to end by itself)."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = work()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    started = time.monotonic()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise AssertionError(f"still running after {seconds:g} s")
+    return outcome.get("result"), outcome.get("error"), time.monotonic() - started

@@ -61,7 +61,9 @@ class ServeProcess:
         self.log = log
         self.env = {**os.environ, "HEARD_DIARIZATION_MODEL": "", "HEARD_OLLAMA_HOST": "http://127.0.0.1:9",
                     "HEARD_MAX_UPLOAD_BYTES": str(UPLOAD_CAP), "HEARD_WEBHOOK_POLL_SECONDS": "0.05",
-                    "HEARD_WEBHOOK_RETRY_BASE_SECONDS": "0.1", "HEARD_JOB_MAX_ATTEMPTS": "1"}
+                    "HEARD_WEBHOOK_RETRY_BASE_SECONDS": "0.1", "HEARD_JOB_MAX_ATTEMPTS": "1",
+                    # the webhook receiver runs on this machine, which the URL policy refuses unless trusted
+                    "HEARD_URL_ALLOWED_NETWORKS": '["127.0.0.1/32"]'}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServeProcess:

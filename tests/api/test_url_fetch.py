@@ -13,7 +13,7 @@ from heard_local.adapters.url_fetch import UrlFetcher, UrlPolicy, check_url, par
 from heard_local.config import Settings
 from heard_local.engine import Engine
 from heard_local.errors import FileTooLargeError, TransientError, UnsupportedFormatError, ValidationError
-from tests.api.support import Reply, ScriptedServer, write_wav
+from tests.api.support import DribblingServer, Reply, ScriptedServer, finishes_within, write_wav
 
 # Host names a stub resolver answers; anything else is "unknown".
 STUB_DNS = {
@@ -211,12 +211,70 @@ def test_http_errors_and_formats(server: ScriptedServer, tmp_path: Path) -> None
 
 def test_private_hosts_can_be_allowed_explicitly(server: ScriptedServer, wav_bytes: bytes, tmp_path: Path) -> None:
     server.route("/call.wav", Reply(body=wav_bytes))
-    lan = fetcher(allow_private=True)
-    assert lan.fetch(f"http://127.0.0.1:{server.port}/call.wav", tmp_path).size == len(wav_bytes)
-    with pytest.raises(ValidationError):
-        lan.fetch("http://224.0.0.1/a.wav", tmp_path)  # multicast is never a file server
+    trusted = fetcher(trusted=("127.0.0.1/32",))  # a file server on this machine, named on purpose
+    assert trusted.fetch(f"http://127.0.0.1:{server.port}/call.wav", tmp_path).size == len(wav_bytes)
     with pytest.raises(ValidationError):  # an allow-list admits only its networks
         fetcher(trusted=("192.168.1.0/24",)).fetch(f"http://127.0.0.1:{server.port}/call.wav", tmp_path)
+
+
+LAN = ["10.1.2.3", "172.16.5.4", "192.168.1.20", "100.64.0.1", "fd12:3456::1", "::ffff:192.168.1.20"]
+NEVER_LAN = ["127.0.0.1", "127.8.9.10", "::1", "169.254.169.254", "169.254.0.1", "fe80::1", "::ffff:127.0.0.1",
+             "::ffff:169.254.169.254", "64:ff9b::7f00:1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "192.0.2.1"]
+
+
+def test_allow_private_urls_opens_the_lan_but_never_this_machine_or_link_local(server: ScriptedServer,
+                                                                              tmp_path: Path) -> None:
+    import ipaddress
+
+    lan = UrlPolicy(allow_private=True)
+    assert [a for a in LAN if lan.refusal(ipaddress.ip_address(a)) is not None] == []
+    assert [a for a in NEVER_LAN if lan.refusal(ipaddress.ip_address(a)) is None] == []
+    assert all(UrlPolicy().refusal(ipaddress.ip_address(a)) for a in LAN)  # off by default
+    server.route("/call.wav", Reply(body=b"RIFF"))
+    for url in (f"http://127.0.0.1:{server.port}/call.wav", f"http://localhost:{server.port}/call.wav",
+                "http://169.254.169.254/latest/meta-data/", "http://[::1]/a.wav"):
+        with pytest.raises(ValidationError, match="may not point to"):
+            check_url(url, lan)
+        with pytest.raises(ValidationError, match="may not point to"):
+            fetcher(allow_private=True).fetch(url, tmp_path)
+    with pytest.raises(ValidationError, match="link-local"):
+        fetcher(allow_private=True).fetch("http://metadata.test/a.wav", tmp_path)
+    assert server.requests == []
+    assert check_url("http://192.168.1.20/a.wav", lan)
+
+
+def test_the_deadline_covers_a_server_that_dribbles_its_headers(tmp_path: Path) -> None:
+    """Every read gets a byte in time, so no per-read timeout ever fires; only a deadline over the whole
+    fetch stops it."""
+    with DribblingServer(interval=0.2) as slow:
+        _, error, took = finishes_within(20, lambda: fetcher(trusted=("127.0.0.1/32",), timeout=1.0).fetch(
+            f"http://files.test:{slow.port}/call.wav", tmp_path))
+        assert isinstance(error, ValidationError) and "took longer than 1 s" in error.message, error
+        assert took < 6
+        assert slow.connections
+        hung_up = time.monotonic() + 5  # the server notices the hang-up at its next byte
+        while slow.open_connections() and time.monotonic() < hung_up:
+            time.sleep(0.05)
+        assert slow.open_connections() == []  # the connection was closed, not left open
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_deadline_covers_name_resolution(tmp_path: Path) -> None:
+    import threading
+
+    answered = threading.Event()
+
+    def hanging_resolver(host: str, port: int) -> list[str]:
+        answered.wait(30)  # a resolver that never answers (getaddrinfo has no timeout of its own)
+        return ["93.184.216.34"]
+
+    try:
+        _, error, took = finishes_within(20, lambda: fetcher(timeout=0.5, resolver=hanging_resolver).fetch(
+            "http://slow-dns.test/a.wav", tmp_path))
+    finally:
+        answered.set()
+    assert isinstance(error, ValidationError) and "took longer than" in error.message, error
+    assert took < 5
 
 
 def test_audio_url_job_downloads_into_the_media_store(settings: Settings, server: ScriptedServer,

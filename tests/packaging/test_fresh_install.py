@@ -11,6 +11,7 @@ overrides the CPU index torch comes from.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -106,7 +107,12 @@ def test_the_wheel_installs_into_a_fresh_venv_and_serves(tmp_path: Path) -> None
     try:
         health = wait_for_health(f"http://127.0.0.1:{port}", server, tmp_path / "serve.log")
         assert health == {"status": "ok", "version": __version__}
-        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=30).status_code == 200  # the web UI
+        # the web UI: refused without the sign-in token, served with the address serve wrote down
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=30).status_code == 401
+        token = json.loads((run_dir / "data" / "server.json").read_text())["ui_token"]
+        with httpx.Client(timeout=30, follow_redirects=True) as browser:
+            browser.get(f"http://127.0.0.1:{port}/", params={"token": token})
+            assert browser.get(f"http://127.0.0.1:{port}/").status_code == 200
     finally:
         server.terminate()
         server.wait(timeout=60)

@@ -142,14 +142,32 @@ class UiServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"heard-local serve exited with {self.process.returncode}:\n{self.log()}")
             try:
-                answered = httpx.get(self.url + "/", timeout=2).status_code == 200
-                if answered and self.process.poll() is None:  # ours, not another program on the port
+                # server.json is ours (written once our socket listens), and the sign-in link works.
+                if self.ui_token and httpx.get(self.login_url, timeout=2).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
         self.stop()
         raise RuntimeError(f"heard-local serve did not answer within {STARTUP_SECONDS:.0f}s:\n{self.log()}")
+
+    @property
+    def ui_token(self) -> str:
+        """The web UI's sign-in token, from the server.json the server wrote ("" before it is written)."""
+        try:
+            return str(json.loads((self.data_dir / "server.json").read_text()).get("ui_token", ""))
+        except (OSError, ValueError):
+            return ""
+
+    @property
+    def login_url(self) -> str:
+        return f"{self.url}/?token={self.ui_token}"
+
+    def session_cookies(self) -> dict[str, str]:
+        """The session cookie a browser gets by opening the sign-in link."""
+        answer = httpx.get(self.login_url, timeout=15)
+        answer.raise_for_status()
+        return dict(answer.cookies)
 
     def log(self) -> str:
         try:

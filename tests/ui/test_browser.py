@@ -40,8 +40,11 @@ def expect(target: Any) -> Any:
 
 
 def open_ui(page: Any, server: UiServer, query: str = "") -> None:
-    page.goto(server.url + "/" + query)
+    """Open the UI the way a user does: through the sign-in link ``heard-local serve`` printed."""
+    joined = ("&" + query.lstrip("?")) if query else ""
+    page.goto(server.login_url + joined)
     page.wait_for_selector(".hl-brand-name")
+    assert "token=" not in page.url  # the token does not stay in the address bar (or the history)
 
 
 def go_to(page: Any, tab: str) -> None:
@@ -81,6 +84,21 @@ def chat_requests(server: UiServer) -> int:
 
 
 # --- the views -----------------------------------------------------------------------------------------------
+
+
+def test_the_ui_asks_to_sign_in_and_the_printed_link_signs_in(page: Any, ui_server: UiServer) -> None:
+    refused = page.goto(ui_server.url + "/")
+    assert refused is not None and refused.status == 401
+    expect(page.locator("h1")).to_contain_text("sign in to the web UI")
+    expect(page.locator("body")).to_contain_text("heard-local url")
+    screenshot(page, "00-sign-in-refused")
+    open_ui(page, ui_server)  # the link serve printed
+    cookie = next(c for c in page.context.cookies() if c["name"].startswith("heard_local_ui_"))
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert page.evaluate("document.cookie") == ""  # page scripts cannot read the session
+    page.goto(ui_server.url + "/")  # later visits need no token
+    page.wait_for_selector(".hl-brand-name")
+    screenshot(page, "00-signed-in")
 
 
 def test_every_view_opens_without_errors_or_network_access(page: Any, ui_server: UiServer) -> None:

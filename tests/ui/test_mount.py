@@ -17,8 +17,10 @@ from heard_local.server import build_app
 @pytest.fixture
 def client(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))  # leave the process-wide default alone
-    app = build_app(engine, ServerInfo.new("http://127.0.0.1:8000", "test"), ui=True)
+    info = ServerInfo.new("http://127.0.0.1:8000", "test")
+    app = build_app(engine, info, ui=True)
     with TestClient(app, base_url="http://127.0.0.1:8000") as test_client:
+        assert test_client.get(f"/?token={info.ui_token}").status_code == 200  # signed in, as a browser is
         yield test_client
 
 

@@ -44,10 +44,16 @@ def recorded(ui_server: UiServer, tmp_path_factory: pytest.TempPathFactory) -> I
     yield str(answer.json()["transcription_id"])
 
 
-def get(server: UiServer, path: str, **kwargs: object) -> httpx.Response:
+_SESSIONS: dict[str, dict[str, str]] = {}
+
+
+def get(server: UiServer, path: str, *, signed_in: bool = True, **kwargs: object) -> httpx.Response:
+    """GET ``path`` as a signed-in browser would (``signed_in=False``: without the session cookie)."""
     # A raw path: httpx must not normalise "../" away before the server sees it.
     url = httpx.URL(server.url).copy_with(raw_path=path.encode())
-    return httpx.get(url, timeout=15, **kwargs)  # type: ignore[arg-type]
+    cookies = _SESSIONS.setdefault(server.url, server.session_cookies()) if signed_in else {}
+    with httpx.Client(cookies=cookies, timeout=15) as client:
+        return client.get(url, **kwargs)  # type: ignore[arg-type]
 
 
 def assert_refused(response: httpx.Response, secret: bytes) -> None:
@@ -85,7 +91,8 @@ def test_gradio_file_routes_refuse_the_database_settings_and_media(ui_server: Ui
 def test_the_file_route_still_serves_what_gradio_itself_received(ui_server: UiServer) -> None:
     """The refusals above are specific: an upload the UI received is served back, from a directory
     only this user can read (not the shared /tmp/gradio)."""
-    uploaded = httpx.post(ui_server.url + "/gradio_api/upload", files={"files": ("note.txt", b"hello")}, timeout=15)
+    uploaded = httpx.post(ui_server.url + "/gradio_api/upload", files={"files": ("note.txt", b"hello")}, timeout=15,
+                          cookies=ui_server.session_cookies())
     assert uploaded.status_code == 200
     path = Path(uploaded.json()[0])
     assert get(ui_server, f"/gradio_api/file={path}").content == b"hello"
@@ -114,11 +121,12 @@ def test_other_origins_and_rebound_host_names_are_refused(ui_server: UiServer) -
     rebound = get(ui_server, "/", headers={"Host": f"attacker.example:{ui_server.port}"})
     assert rebound.status_code == 403
     assert get(ui_server, "/config", headers={"Host": "attacker.example"}).status_code == 403
-    cross_site = httpx.post(ui_server.url + "/gradio_api/queue/join", timeout=15,
+    signed_in = ui_server.session_cookies()  # refused for where they come from, signed in or not
+    cross_site = httpx.post(ui_server.url + "/gradio_api/queue/join", timeout=15, cookies=signed_in,
                             headers={"Origin": "https://attacker.example"}, json={"fn_index": 0, "data": []})
     assert cross_site.status_code == 403
     sandboxed = httpx.post(ui_server.url + "/gradio_api/upload", timeout=15, headers={"Origin": "null"},
-                           files={"files": ("x.txt", b"x")})
+                           cookies=signed_in, files={"files": ("x.txt", b"x")})
     assert sandboxed.status_code == 403
     # Gradio could fetch URLs on a browser's behalf; the UI never needs that.
     assert get(ui_server, "/gradio_api/file=http://127.0.0.1:9/x").status_code == 403

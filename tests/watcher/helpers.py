@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +40,7 @@ def wait_processed(folder: Path, name: str, **kwargs: Any) -> dict[str, Any]:
 def wait_failed(folder: Path, name: str, **kwargs: Any) -> dict[str, Any]:
     """Wait until ``folder/failed/name`` and its error report exist; return the report."""
     failed = folder / "failed"
-    wait_until(lambda: (failed / name).exists() and (failed / (name + ".error.json")).exists(),
+    wait_until(lambda: os.path.lexists(failed / name) and (failed / (name + ".error.json")).exists(),
                what=f"failed/{name}", **kwargs)
     return json.loads((failed / (name + ".error.json")).read_text(encoding="utf-8"))
 

@@ -144,6 +144,9 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
         with gr.Row():
             success_url = gr.Textbox(label="Webhook on success", placeholder="https://example.com/hooks/done")
             error_url = gr.Textbox(label="Webhook on failure", placeholder="https://example.com/hooks/failed")
+        html('<div class="hl-muted">Webhooks go to public addresses only, like audio_url, checked again at every '
+             'delivery. For a receiver on this computer or your network, list it in HEARD_URL_ALLOWED_NETWORKS.'
+             '</div>')
     with gr.Row(elem_classes="hl-toolbar hl-buttons"):
         save = gr.Button("Save configuration", size="md", variant="primary", elem_id="hl-config-save", scale=0,
                          min_width=200)
