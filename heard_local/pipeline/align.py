@@ -1,6 +1,7 @@
 """Alignment: the transcriber's timed words + the diarizer's speaker turns -> speaker-labelled segments.
 
-Each word goes to the turn it overlaps most (a word in a gap between turns goes to the nearest turn);
+Each word goes to the turn it overlaps most (a word in a gap between turns goes to the nearest turn;
+a recording transcribed per channel needs no turns: :func:`align_channels`);
 consecutive words of one speaker form a segment, which also ends at a long pause or, once long, at the
 end of a sentence, so segments stay readable. Speakers are renumbered SPEAKER_00, SPEAKER_01… in order
 of first appearance; a turn in which no word falls leaves no trace.
@@ -9,6 +10,7 @@ of first appearance; a turn in which no word falls leaves no trace.
 from __future__ import annotations
 
 import bisect
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,14 +106,53 @@ def assign_speakers(words: list[Word], turns: list[SpeakerTurn], default: str = 
 
 def align(segments: list[AsrSegment], turns: list[SpeakerTurn]) -> Alignment:
     words = words_of(segments)
-    labels = assign_speakers(words, turns)
+    return _numbered(_grouped(words, assign_speakers(words, turns)))
+
+
+def align_channels(channels: list[tuple[str, list[AsrSegment]]]) -> Alignment:
+    """Segments of a recording transcribed channel by channel, one party per channel: each channel's words
+    are its party's (no turn lookup: the attribution is exact), grouped into that party's segments, and
+    the segments of all channels merged by start time. A party's segment ends where the other party said
+    a word while it was silent (so the conversation reads in order); speech at the same time on two
+    channels stays two overlapping segments, each with its own words."""
+    words = {label: words_of(segments) for label, segments in channels}
+    groups: list[tuple[str, list[Word]]] = []
+    for label, own in words.items():
+        others = sorted(((w.start, w.end) for other, ws in words.items() if other != label for w in ws))
+        other_starts = [start for start, _ in others]
+        for group in _grouped(own, [label] * len(own)):
+            groups.extend(_split_at_replies(group, others, other_starts))
+    groups.sort(key=lambda group: (group[1][0].start, group[1][-1].end))
+    return _numbered(groups)
+
+
+def _split_at_replies(group: tuple[str, list[Word]], others: list[tuple[float, float]],
+                      other_starts: list[float]) -> list[tuple[str, list[Word]]]:
+    """``group`` split before each word whose preceding silence holds a whole word of another party."""
+    label, words = group
+    parts: list[tuple[str, list[Word]]] = [(label, [words[0]])]
+    for previous, word in itertools.pairwise(words):
+        i = bisect.bisect_left(other_starts, previous.end)
+        if i < len(others) and others[i][1] <= word.start:
+            parts.append((label, [word]))
+        else:
+            parts[-1][1].append(word)
+    return parts
+
+
+def _grouped(words: list[Word], labels: list[str]) -> list[tuple[str, list[Word]]]:
+    """Consecutive words of one speaker as one group, split at long pauses and long sentences."""
     groups: list[tuple[str, list[Word]]] = []
     for word, label in zip(words, labels, strict=True):
         if groups and groups[-1][0] == label and not _breaks(groups[-1][1], word):
             groups[-1][1].append(word)
         else:
             groups.append((label, [word]))
+    return groups
 
+
+def _numbered(groups: list[tuple[str, list[Word]]]) -> Alignment:
+    """Segments and their words, speakers renumbered SPEAKER_00… in order of first appearance."""
     numbering: dict[str, str] = {}
     result = Alignment(segments=[], words=[])
     for label, group in groups:
