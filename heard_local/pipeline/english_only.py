@@ -12,7 +12,7 @@ decoder's own doubt. A segment is doubtful when
 
 Measured with the bundled tiny.en on the shared recordings (benchmarks/quality_asr.py prints these):
 English segments (jfk, the phone call, six contact-centre calls per channel and mixed, two spontaneous
-recordings) have an average log-probability of -0.07 to -0.35 and word probability above 0.73 when
+recordings) have an average log-probability of -0.06 to -0.35 and word probability above 0.73 when
 they have five words or more, while German and Spanish speech lies at -0.55 to -1.27 and 0.37 to 0.64
 (or loops). A recording is flagged when doubtful segments hold at least ``NON_ENGLISH_FRACTION`` of
 its transcribed speech and at least ``MIN_DOUBTFUL_SECONDS``: German and Spanish readings 100%, the
