@@ -23,7 +23,7 @@ import json
 import os
 import resource
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,17 +136,18 @@ class Table:
                                                      f"{run.duration:.0f} s audio")
 
 
-def single_speaker_recordings(quick: bool) -> list[tuple[str, Path, Callable[[], str]]]:
+def single_speaker_recordings(quick: bool) -> list[tuple[str, Path, str]]:
+    """(name, recording, reference text)."""
     expected = json.loads((DATA / "faster-whisper" / "expected_transcripts.json").read_text())
-    recordings: list[tuple[str, Path, Callable[[], str]]] = [
-        ("jfk", DATA / "faster-whisper" / "jfk.flac", lambda: expected["jfk.flac"]["sequential_word_timestamps"]),
+    recordings = [
+        ("jfk", DATA / "faster-whisper" / "jfk.flac", expected["jfk.flac"]["sequential_word_timestamps"]),
         ("phone call sample.wav", DATA / "pyannote-audio" / "sample.wav",
-         lambda: stm_text(read_stm(DATA / "pyannote-audio" / "sample.stm"))),
+         stm_text(read_stm(DATA / "pyannote-audio" / "sample.stm"))),
     ]
     if not quick:
         for name in ("acoustic_corpus", "cold_corpus"):
             recordings.append((f"mfa {name}", DATA / "mfa-spontaneous" / f"{name}.wav",
-                               lambda name=name: (DATA / "mfa-spontaneous" / f"{name}.txt").read_text()))
+                               (DATA / "mfa-spontaneous" / f"{name}.txt").read_text()))
     return recordings
 
 
@@ -155,7 +156,7 @@ def measure_model(label: str, transcriber: WhisperTranscriber, quick: bool) -> l
     english: list[tuple[str, Run]] = []
     for name, path, reference in single_speaker_recordings(quick):
         run = transcribe(transcriber, decode_audio(path))
-        table.wer(name, word_errors(reference(), run.text()), run)
+        table.wer(name, word_errors(reference, run.text()), run)
         english.append((name, run))
 
     # The stereo call of faster-whisper's tests: both parties talk at the same time.
@@ -170,9 +171,9 @@ def measure_model(label: str, transcriber: WhisperTranscriber, quick: bool) -> l
     english += [("stereo_diarization per channel", per_channel), ("stereo_diarization mono mix", mono)]
     english += harper_calls(table, transcriber, quick)
 
-    for path in NON_ENGLISH[:1] if quick else NON_ENGLISH:
-        run = transcribe(transcriber, decode_audio(DATA / path))
-        table.add(f"{Path(path).name}: non-English warning", float(run.non_english()), "", target="1",
+    for clip in NON_ENGLISH[:1] if quick else NON_ENGLISH:
+        run = transcribe(transcriber, decode_audio(DATA / clip))
+        table.add(f"{Path(clip).name}: non-English warning", float(run.non_english()), "", target="1",
                   met=run.non_english() if transcriber.choice.english_only else None,
                   note=f"doubtful speech {run.doubtful_fraction():.0%}")
     false_alarms = sum(run.non_english() for _, run in english)
@@ -214,9 +215,9 @@ def harper_calls(table: Table, transcriber: WhisperTranscriber, quick: bool) -> 
             cost[key][1] += run.cpu
         audio += waveform.duration
         runs += [(f"harper {call} per channel", per_channel), (f"harper {call} mono mix", mono)]
-    for key, errors in totals.items():
-        table.add(f"harper {len(calls)} calls pooled, {key}: WER", errors.rate,
-                  note=f"{errors.errors}/{errors.reference_words} words")
+    for key, pooled in totals.items():
+        table.add(f"harper {len(calls)} calls pooled, {key}: WER", pooled.rate,
+                  note=f"{pooled.errors}/{pooled.reference_words} words")
     mono_cpu = cost["mono mix"][1]
     for key, (wall, cpu) in cost.items():
         table.add(f"harper {len(calls)} calls, {key}: CPU", cpu, "s",
@@ -234,7 +235,7 @@ def models() -> list[tuple[str, WhisperTranscriber]]:
                                                                                       _env_file=None))))
     configured = os.environ.get("HEARD_WHISPER_MODEL")
     if configured:
-        chosen.append((configured, WhisperTranscriber(Settings(whisper_model=configured, _env_file=None))))
+        chosen.append((configured, WhisperTranscriber(Settings(whisper_model=configured))))
     return chosen
 
 
