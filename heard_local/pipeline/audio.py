@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from heard_local.pipeline.align import Alignment, align, align_channels
 from heard_local.pipeline.asr_guard import GuardResult, guard_segments
 from heard_local.pipeline.progress import ProgressHook, StepHook, null_hook
@@ -94,7 +96,9 @@ def conversation_from_waveform(waveform: Waveform, *, transcriber: Transcriber, 
         hook("align", completed=0, total=1)
         started = time.perf_counter()
         guarded = [guard_segments(asr.segments) for asr in per_channel]
-        alignment = align_channels([(label, g.segments) for label, g in zip(layout.labels, guarded, strict=True)])
+        alignment = align_channels([(label, g.segments) for label, g in zip(layout.labels, guarded, strict=True)],
+                                   diarization.turns if diarization.method == "channels" else None,
+                                   loudness=_channel_loudness(waveform, layout))
         language = _main_language(per_channel, guarded)
     else:
         waveform.mono  # noqa: B018  (mix once, here: both stages read it and must not race to compute it)
@@ -151,6 +155,17 @@ def transcribe_channels(waveform: Waveform, transcriber: Transcriber, options: T
     finally:
         wait(others)  # never leave a channel decoding after this returns or raises
     return [first, *(future.result() for future in others)]
+
+
+def _channel_loudness(waveform: Waveform, layout: ChannelLayout) -> Callable[[str, float, float], float]:
+    index = {label: i for i, label in enumerate(layout.labels)}
+
+    def loudness(label: str, start: float, end: float) -> float:
+        first = max(0, int(start * waveform.sample_rate))
+        span = waveform.samples[index[label], first:max(first + 1, int(end * waveform.sample_rate))]
+        return float(np.dot(span, span) / span.size) if span.size else 0.0
+
+    return loudness
 
 
 def _main_language(asr: list[AsrResult], guarded: list[GuardResult]) -> str | None:

@@ -10,13 +10,16 @@ decoder's own doubt. A segment is doubtful when
 - it is a repetition loop (compression ratio above Whisper's own failure threshold, 2.4), which the
   model falls into on speech it cannot follow.
 
-Measured with the bundled tiny.en on the shared recordings (benchmarks/quality_asr.py prints these):
+Measured segment by segment with the bundled tiny.en on the shared recordings (benchmarks/quality_asr.py
+prints the resulting doubtful share per recording):
 English segments (jfk, the phone call, six contact-centre calls per channel and mixed, two spontaneous
 recordings) have an average log-probability of -0.06 to -0.35 and word probability above 0.73 when
 they have five words or more, while German and Spanish speech lies at -0.55 to -1.27 and 0.37 to 0.64
 (or loops). A recording is flagged when doubtful segments hold at least ``NON_ENGLISH_FRACTION`` of
 its transcribed speech and at least ``MIN_DOUBTFUL_SECONDS``: German and Spanish readings 100%, the
-English-then-German ``multilingual.mp3`` 50%, every English recording 0%.
+English-then-German ``multilingual.mp3`` 49%, every English recording 0% — but for the mono mix of
+the 5 s stereo call where both parties talk at once (garbled: 100%, yet under ``MIN_DOUBTFUL_SECONDS``;
+heard-local transcribes that call per channel, 0%).
 """
 
 from __future__ import annotations

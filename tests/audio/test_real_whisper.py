@@ -138,3 +138,15 @@ def test_a_renamed_text_file_is_still_unsupported(real_engine: Engine, tmp_path:
     assert raised.value.code == "UNSUPPORTED_FORMAT"
     assert raised.value.message.startswith("Audio format not recognized. Supported: wav, mp3")
     assert "aac" in raised.value.message and "wma" in raised.value.message
+
+
+@pytest.mark.parametrize("crosstalk_db", [20, 12])
+def test_the_other_party_leaking_into_a_channel_is_not_transcribed_twice(
+        whisper: WhisperTranscriber, speech_dir: Path, crosstalk_db: int) -> None:
+    call = speech.build_conversation(speech_dir / f"leaky_call_{crosstalk_db}.wav", stereo=True,
+                                     crosstalk_db=crosstalk_db)
+    result = transcribe(whisper, call.path, agent_name="Alice")  # party A (left) is the agent
+    by_role = {role: speaker for speaker, role in result.speaker_roles.items()}
+    for party, role in (("A", "Agent"), ("B", "Customer")):
+        reference = " ".join(t.text for t in call.turns if t.speaker == party)
+        assert word_error_rate(reference, text_of(result, by_role[role])) <= 0.15, (party, result.segments)
