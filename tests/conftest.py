@@ -38,6 +38,15 @@ def shared_data() -> type:
 
 
 @pytest.fixture
+def nothing_downloaded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A fresh machine: no model in the Hugging Face cache (an empty one), and no network (HF_HUB_OFFLINE=1
+    above), so the default Whisper model cannot be had, whatever this machine downloaded before."""
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-hf-cache"))
+
+
+@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings on a fresh data directory, with no real model or Ollama server behind them."""
     return Settings(

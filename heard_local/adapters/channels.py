@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from heard_local.pipeline.progress import ProgressHook
-from heard_local.pipeline.protocols import DiarizationResult, DiarizeOptions, SpeakerTurn, Waveform
+from heard_local.pipeline.protocols import ChannelLayout, DiarizationResult, DiarizeOptions, SpeakerTurn, Waveform
 
 FRAME_SECONDS = 0.01
 # A frame is speech when it is this far above the channel's noise floor…
@@ -148,6 +148,16 @@ def channel_turns(waveform: Waveform) -> list[SpeakerTurn]:
 
 def channel_label(channel: int) -> str:
     return f"channel_{channel}"
+
+
+class ChannelLayoutAnalyser:
+    """:class:`heard_local.pipeline.protocols.ChannelAnalyser`: :func:`analyse_channels` as a layout whose
+    labels are the ones :class:`ChannelDiarizer` gives each channel's turns (and roles)."""
+
+    def analyse(self, waveform: Waveform) -> ChannelLayout:
+        analysis = analyse_channels(waveform)
+        labels = tuple(channel_label(c) for c in range(waveform.channels)) if analysis.separate else ()
+        return ChannelLayout(separate=analysis.separate, reason=analysis.reason, labels=labels)
 
 
 class ChannelDiarizer:

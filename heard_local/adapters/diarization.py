@@ -57,7 +57,7 @@ class AutoDiarizer:
         if options.num_speakers == 1 or options.max_speakers == 1:
             return single_speaker(waveform)
         if waveform.channels > 1:
-            analysis = analyse_channels(waveform)
+            analysis = options.channel_layout or analyse_channels(waveform)  # the pipeline's, when it decided
             log.info("channel analysis: %s", analysis.reason)
             if analysis.separate:
                 return self.channels.diarize(waveform, options, hook)

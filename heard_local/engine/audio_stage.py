@@ -42,6 +42,7 @@ def run_audio_stage(*, path: Path, configuration: Configuration, metadata: Inges
                     settings: Settings, hook: ProgressHook) -> ConversationResult:
     """Decode first (a corrupt file fails before any model is loaded), then transcribe and diarize."""
     from heard_local.adapters.audio_decode import PyAvDecoder
+    from heard_local.adapters.channels import ChannelLayoutAnalyser
 
     hook("decode", completed=0, total=1)
     waveform = PyAvDecoder().decode(path)
@@ -56,7 +57,7 @@ def run_audio_stage(*, path: Path, configuration: Configuration, metadata: Inges
     hook("load_models", completed=1, total=1)
     try:
         return conversation_from_waveform(
-            waveform, transcriber=transcriber, diarizer=diarizer,
+            waveform, transcriber=transcriber, diarizer=diarizer, channels=ChannelLayoutAnalyser(),
             transcribe_options=transcribe_options(configuration, metadata),
             diarize_options=diarize_options(metadata), hook=hook,
         )

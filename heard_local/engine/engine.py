@@ -383,7 +383,7 @@ class Engine:
         duration = self.probe_duration(path)
         if duration is None:
             return 30.0
-        factor = self.store.model_speed.real_time_factor(self.settings.whisper_model)
+        factor = self.store.model_speed.real_time_factor(self.models.whisper_in_use())
         return max(1.0, duration * (factor if factor is not None else _DEFAULT_REAL_TIME_FACTOR))
 
     @staticmethod
@@ -591,7 +591,7 @@ class Engine:
             "jobs": self.store.jobs.counts(),
             "workers": {"heavy": self.settings.heavy_workers, "light": self.settings.light_workers,
                         "busy": self.workers.busy_jobs() if self.workers else []},
-            "models": {m.name: {"loaded": m.loaded, "error": m.load_error} for m in self.models.all()},
+            "models": {m.name: m.status() for m in self.models.all()},
             "webhooks_pending": self.store.webhooks.pending_count(),
             "services": self.services_status(),
         }

@@ -22,7 +22,8 @@ T = TypeVar("T")
 
 
 class ManagedModel(Generic[T]):
-    def __init__(self, name: str, factory: Callable[[], T], *, idle_seconds: float):
+    def __init__(self, name: str, factory: Callable[[], T], *, idle_seconds: float,
+                 described: dict[str, Any] | None = None):
         self.name = name
         self._factory = factory
         self._idle_seconds = idle_seconds
@@ -31,6 +32,8 @@ class ManagedModel(Generic[T]):
         self._last_used = 0.0
         self._users = 0
         self.load_error: str | None = None
+        # What the loaded instance said about itself (its ``status()``), kept after an idle unload.
+        self.described: dict[str, Any] = dict(described or {})
 
     def get(self) -> T:
         with self._lock:
@@ -42,6 +45,9 @@ class ManagedModel(Generic[T]):
                     self.load_error = str(exc)
                     raise
                 self.load_error = None
+                describe = getattr(self._instance, "status", None)
+                if callable(describe):
+                    self.described = describe()
                 log.info("loaded %s in %.1fs", self.name, time.monotonic() - started)
             self._last_used = time.monotonic()
             return self._instance
@@ -61,6 +67,11 @@ class ManagedModel(Generic[T]):
     @property
     def loaded(self) -> bool:
         return self._instance is not None
+
+    def status(self) -> dict[str, Any]:
+        """Loaded or not, the last load error, and what the model said about itself when it loaded (the
+        Whisper model: which one is really in use, configured or the bundled fallback, and why)."""
+        return {"loaded": self.loaded, "error": self.load_error, **self.described}
 
     def unload_if_idle(self, now: float | None = None) -> bool:
         with self._lock:
@@ -113,11 +124,18 @@ class ModelManager:
     def __init__(self, settings: Settings):
         idle = settings.model_idle_unload_seconds
         self.settings = settings
-        self.transcriber: ManagedModel[Any] = ManagedModel("whisper", _transcriber_factory(settings),
-                                                           idle_seconds=idle)
+        self.transcriber: ManagedModel[Any] = ManagedModel(
+            "whisper", _transcriber_factory(settings), idle_seconds=idle,
+            # until it loads, which model is used is not known: the default may fall back to the bundled one
+            described={"configured": settings.whisper_model, "in_use": None})
         self.diarizer: ManagedModel[Any] = ManagedModel("diarization", _diarizer_factory(settings),
                                                         idle_seconds=idle)
         self.llm: ManagedModel[Any] = ManagedModel("ollama", _llm_factory(settings), idle_seconds=float("inf"))
+
+    def whisper_in_use(self) -> str:
+        """The Whisper model transcribing (the bundled one after a fallback); the configured one until the
+        first load says otherwise."""
+        return str(self.transcriber.described.get("in_use") or self.settings.whisper_model)
 
     def all(self) -> list[ManagedModel[Any]]:
         return [self.transcriber, self.diarizer, self.llm]

@@ -103,7 +103,7 @@ class JobRunner:
             hook=hook,
         )
         # this machine's real-time factor, for the next jobs' estimated_duration_seconds
-        self.store.model_speed.record(self.settings.whisper_model, conversation.duration or 0.0,
+        self.store.model_speed.record(self.models.whisper_in_use(), conversation.duration or 0.0,
                                       time.monotonic() - started)
         return conversation
 

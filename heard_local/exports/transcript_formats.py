@@ -182,7 +182,8 @@ def require_transcript(transcription: Transcription, fmt: str) -> None:
 def export_filename(transcription: Transcription, fmt: str) -> str:
     """A safe file name for an export: the transcription's name (else its id) and the format's extension."""
     base = unicodedata.normalize("NFC", transcription.name or "").strip()
-    base = re.sub(r"\.(json|txt|srt|vtt|wav|mp3|flac|m4a|webm|ogg)$", "", base, flags=re.IGNORECASE)
+    base = re.sub(r"\.(json|txt|srt|vtt|wav|mp3|flac|m4a|webm|ogg|aac|amr|wma|aiff?|caf|3gp|au|ac3|wv)$", "", base,
+                  flags=re.IGNORECASE)
     # Only what a file system refuses (Windows' list is the strictest) or misreads (paths) is replaced.
     base = re.sub(r'[\x00-\x1f\x7f<>:"/\\|?*]+', "_", " ".join(base.split())).strip(" ._")[:120]
     return f"{base or transcription.transcription_id}.{fmt}"

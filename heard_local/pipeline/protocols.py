@@ -45,6 +45,11 @@ class Waveform:
             return self.samples[0]
         return self.samples.mean(axis=0, dtype=np.float32)
 
+    def channel(self, index: int) -> Waveform:
+        """One channel as a mono waveform (a view of the samples, not a copy)."""
+        return Waveform(samples=self.samples[index:index + 1], sample_rate=self.sample_rate,
+                        source_format=self.source_format)
+
 
 @dataclass
 class Word:
@@ -86,6 +91,16 @@ class SpeakerTurn:
     speaker: str  # the diarizer's own label; alignment renumbers to SPEAKER_00…
 
 
+@dataclass(frozen=True)
+class ChannelLayout:
+    """How a recording's channels relate, decided once per recording: whether each channel carries its own
+    party (a contact-centre call), and then the speaker label each channel's speech gets."""
+
+    separate: bool
+    reason: str
+    labels: tuple[str, ...] = ()  # per channel, when separate; the same labels the diarizer uses
+
+
 @dataclass
 class DiarizeOptions:
     num_speakers: int | None = None
@@ -94,6 +109,9 @@ class DiarizeOptions:
     # Role names for channel-based diarization ("agent" on one channel, "customer" on the other).
     agent_name: str | None = None
     agent_channel: int | None = None  # which channel (0 = left) carries the agent; default 0
+    # The recording's channel decision, when the pipeline already made it (the diarizer then does not
+    # analyse the channels again).
+    channel_layout: ChannelLayout | None = None
 
 
 @dataclass
@@ -126,7 +144,14 @@ class AudioDecoder(Protocol):
 
 
 class Transcriber(Protocol):
+    """May also have ``concurrent_calls: int``, how many ``transcribe`` calls it runs at once at full speed
+    (1 when absent): both channels of a stereo call are then transcribed at the same time."""
+
     def transcribe(self, waveform: Waveform, options: TranscribeOptions, hook: ProgressHook) -> AsrResult: ...
+
+
+class ChannelAnalyser(Protocol):
+    def analyse(self, waveform: Waveform) -> ChannelLayout: ...
 
 
 class Diarizer(Protocol):

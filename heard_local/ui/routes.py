@@ -19,7 +19,9 @@ from heard_local.ui.transcript_html import display_name
 MEDIA_PREFIX = "/ui/media"
 EXPORT_PREFIX = "/ui/export"
 _AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac", "m4a": "audio/mp4",
-                "webm": "audio/webm", "ogg": "audio/ogg"}
+                "webm": "audio/webm", "ogg": "audio/ogg", "aac": "audio/aac", "amr": "audio/amr",
+                "wma": "audio/x-ms-wma", "aiff": "audio/aiff", "caf": "audio/x-caf", "3gp": "audio/3gpp",
+                "au": "audio/basic", "ac3": "audio/ac3", "wv": "audio/x-wavpack"}
 
 
 def _not_found(message: str = "Not found") -> JSONResponse:

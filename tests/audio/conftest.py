@@ -19,6 +19,12 @@ from tests.support.tiny_whisper import DEFAULT_PHRASE, build_tiny_whisper
 PHRASE_WORDS = DEFAULT_PHRASE.split()
 
 
+def in_order_within(words: list[str], phrase: list[str]) -> bool:
+    """Whether ``words`` is ``phrase`` with some words left out (order kept)."""
+    remaining = iter(phrase)
+    return all(word in remaining for word in words)
+
+
 @pytest.fixture(scope="session")
 def tiny_whisper_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_whisper(tmp_path_factory.mktemp("tiny-whisper"))

@@ -10,7 +10,7 @@ from heard_local.config import Settings
 from heard_local.domain import JobStatus, TranscriptionStatus
 from heard_local.engine import Engine
 from heard_local.errors import UnsupportedFormatError
-from tests.audio.conftest import PHRASE_WORDS
+from tests.audio.conftest import PHRASE_WORDS, in_order_within
 from tests.support import speech
 
 FORMATS = ("wav", "mp3", "flac", "m4a", "webm", "ogg")
@@ -34,16 +34,21 @@ def test_every_format_ends_up_as_a_stored_speaker_aligned_transcription(
         details = transcription.details
         assert details is not None
         segments = details.conversation.segments
-        assert " ".join(s.text for s in segments).split() == PHRASE_WORDS, fmt
+        # one party per channel: each channel is transcribed on its own (the tiny model says its phrase on
+        # each, at the same time: a word on both at once stays where it is louder) and its words are that
+        # party's
+        by_speaker = [" ".join(s.text for s in segments if s.speaker == speaker).split()
+                      for speaker in {s.speaker for s in segments}]
+        assert all(words and in_order_within(words, PHRASE_WORDS) for words in by_speaker), (fmt, by_speaker)
         assert details.language == "en"
         assert transcription.duration == pytest.approx(stereo_call.duration, abs=0.1)
-        assert details.num_speakers == len({s.speaker for s in segments}) >= 1
+        assert details.num_speakers == len({s.speaker for s in segments}) == 2
         assert set(details.speakers) == {s.speaker for s in segments}
-        assert {info.role for info in details.speakers.values()} <= {"Agent", "Customer"}
+        assert {info.role for info in details.speakers.values()} == {"Agent", "Customer"}
         assert details.warnings == [], (fmt, details.warnings)
         assert all(s.start is not None and s.end is not None and s.start <= s.end for s in segments)
         words = audio_engine.store.transcriptions.words(transcription_id)
-        assert [w["word"].strip() for ws in words for w in (ws or [])] == PHRASE_WORDS
+        assert [[w["word"].strip() for w in (ws or [])] for ws in words] == [s.text.split() for s in segments]
         api = transcription.to_api()
         assert api["details"]["conversation"]["segments"][0]["speaker"] == "SPEAKER_00"
 

@@ -149,7 +149,8 @@ def write_audio(path: Path, samples: np.ndarray, sample_rate: int = SAMPLE_RATE)
 
 # ffmpeg codec per target format (the container follows the extension).
 _CODECS = {".mp3": "libmp3lame", ".m4a": "aac", ".webm": "libopus", ".ogg": "libvorbis", ".flac": "flac",
-           ".wav": "pcm_s16le"}
+           ".wav": "pcm_s16le", ".aac": "aac", ".wma": "wmav2", ".aiff": "pcm_s16be", ".caf": "pcm_s16le",
+           ".3gp": "aac", ".au": "pcm_s16be", ".ac3": "ac3", ".wv": "wavpack"}
 
 
 def convert(source: Path, target: Path) -> Path:

@@ -10,6 +10,7 @@ import gradio as gr
 import pandas as pd
 import pytest
 
+from heard_local.config import Settings
 from heard_local.domain import (
     Conversation,
     Details,
@@ -21,6 +22,7 @@ from heard_local.domain import (
     Transcription,
     TranscriptionStatus,
 )
+from heard_local.engine import Engine
 from heard_local.errors import NotFoundError, ValidationError
 from heard_local.ui.analytics_view import field_frame, histogram_order, per_day_frame, render_narrative
 from heard_local.ui.errors import friendly, user_message
@@ -261,3 +263,17 @@ def test_conversation_list_escapes_names_and_offers_selection_only_in_the_main_l
     assert "Archived" in main and "German" in main and "1 min 15 s" in main and "Audio format not recognized" in main
     history = render_transcriptions([item], history=True)
     assert "hl-row-check" not in history and "Configuration" not in history
+
+
+def test_the_settings_tab_shows_the_bundled_whisper_model_in_use_and_why(nothing_downloaded: None,
+                                                                          settings: Settings) -> None:
+    from heard_local.ui.tabs.settings import render_status
+
+    with Engine.open(settings) as engine:
+        assert "Bundled fallback" not in render_status(engine)  # not known before the model loads
+        engine.models.transcriber.get()
+        page = render_status(engine)
+    assert "Bundled fallback" in page
+    assert "tiny.en (bundled, English only)" in page
+    assert "could not be loaded" in page and "HEARD_WHISPER_MODEL" in page
+    assert esc(settings.whisper_model) in page

@@ -44,7 +44,8 @@ _AUDIO_BODY: dict[str, Any] = {
                 "required": [FILE_FIELD],
                 "properties": {
                     FILE_FIELD: {"type": "string", "format": "binary",
-                                 "description": "wav, mp3, flac, m4a, webm or ogg (recognised by content)"},
+                                 "description": "wav, mp3, flac, m4a, webm, ogg, aac, amr, wma, aiff, caf, "
+                                                "3gp, au, ac3 or wv (recognised by content)"},
                     "metadata": {"type": "string", "description": "The metadata object as a JSON string"},
                     "configuration_id": {"type": "string"},
                 },

@@ -22,7 +22,8 @@ from heard_local.ui.widgets import html
 
 log = logging.getLogger(__name__)
 
-AUDIO_FILE_TYPES = ["audio", ".wav", ".mp3", ".flac", ".m4a", ".mp4", ".webm", ".ogg", ".opus", ".oga", ".txt"]
+AUDIO_FILE_TYPES = ["audio", ".wav", ".mp3", ".flac", ".m4a", ".mp4", ".webm", ".ogg", ".opus", ".oga", ".aac", ".amr",
+                    ".awb", ".wma", ".aif", ".aiff", ".caf", ".3gp", ".3g2", ".au", ".ac3", ".wv", ".txt"]
 TEXT_SUFFIXES = {".txt", ".text"}
 CHANNEL_CHOICES = [("Not set", ""), ("Voice call", "voice"), ("Meeting", "meeting"), ("Chat", "chat"),
                    ("Email", "email")]
@@ -190,8 +191,8 @@ def build(ctx: UiContext) -> None:
                 with gr.Tab("Upload recordings", id="upload"):
                     files = gr.File(file_count="multiple", file_types=AUDIO_FILE_TYPES, label="Recordings",
                                     elem_id="hl-upload", height=180)
-                    html('<div class="hl-hint">wav, mp3, flac, m4a, webm or ogg — drop many at once. '
-                            "Plain-text transcripts (.txt) work too.</div>")
+                    html('<div class="hl-hint">wav, mp3, flac, m4a, ogg, aac, amr, wma, aiff, 3gp and more — drop '
+                         "many at once. Plain-text transcripts (.txt) work too.</div>")
                 with gr.Tab("Record", id="record"):
                     recording = gr.Audio(sources=["microphone"], type="filepath", label="Microphone",
                                          elem_id="hl-mic")

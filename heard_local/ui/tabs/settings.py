@@ -37,6 +37,8 @@ def _model_card(title: str, name: str | None, info: dict[str, Any] | None, *, di
     if not name:
         return _card(title, badge("Off", "neutral"), f'<div class="hl-muted">{esc(disabled_hint)}</div>')
     info = info or {}
+    if info.get("bundled"):
+        return _card(title, badge("Bundled fallback", "warning"), _fallback_body(name, info))
     if info.get("error"):
         state = badge("Unavailable", "danger")
         body = _line("Model", name) + f'<div class="hl-status-error">{esc(info["error"])}</div>'
@@ -48,6 +50,15 @@ def _model_card(title: str, name: str | None, info: dict[str, Any] | None, *, di
         body = _line("Model", name) + '<div class="hl-muted">Loaded when the first recording arrives, unloaded ' \
                                       "when idle.</div>"
     return _card(title, state, body)
+
+
+def _fallback_body(name: str, info: dict[str, Any]) -> str:
+    """The Whisper model in use is the bundled one because the configured one could not be loaded."""
+    return (_line("In use", f"{info.get('in_use')} (bundled, English only)") + _line("Configured", name)
+            + f'<div class="hl-status-error">{esc(info.get("fallback_reason") or "")}</div>'
+            + '<div class="hl-muted">For better accuracy and other languages, run heard-local once with internet '
+              "access (it downloads the configured model), or set HEARD_WHISPER_MODEL to a local CTranslate2 "
+              "model directory.</div>")
 
 
 def llm_health(engine: Engine) -> dict[str, Any] | None:
