@@ -16,7 +16,7 @@ from heard_local.api import create_app
 from heard_local.config import Settings
 from heard_local.engine import Engine
 from heard_local.errors import HeardError
-from heard_local.runtime import ServerInfo, remove_server_info, write_server_info
+from heard_local.runtime import ServerInfo, remove_server_info, server_url, write_server_info
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def serve(settings: Settings, *, ui: bool = True, watcher: bool = True) -> int:
     except HeardError as exc:
         print(f"heard-local: {exc}", file=sys.stderr)
         return 2
-    url = f"http://{settings.host}:{settings.port}"
+    url = server_url(settings.host, settings.port)
     info = ServerInfo.new(url, __version__)
     try:
         start_services(engine, watcher=watcher)

@@ -141,6 +141,9 @@ class Engine:
             lock.release()
             raise
         engine = cls(settings, store, lock)
+        for job in store.jobs.interrupted_without_attempts_left():
+            log.error("job %s was interrupted on each of its %d attempts; marking it FAILED", job.job_id, job.attempts)
+            engine.runner.fail_interrupted(job)
         resumed = store.jobs.requeue_interrupted()
         if resumed:
             log.warning("resuming %d job(s) interrupted by a previous shutdown: %s", len(resumed), resumed)
@@ -576,6 +579,10 @@ class Engine:
         its folders and their last activity)."""
         return {type(service).__name__: service.status() for service in self._services
                 if callable(getattr(service, "status", None))}
+
+    def check_store(self) -> None:
+        """Read the database once; raises when it cannot be read (/health: a supervisor must see it)."""
+        self.store.db.fetchone("SELECT count(*) FROM (SELECT 1 FROM jobs LIMIT 1)")
 
     def status(self) -> dict[str, Any]:
         return {

@@ -174,6 +174,13 @@ class JobRunner:
             })
         log.info("job %s completed (transcription %s)", job.job_id, job.transcription_id)
 
+    def fail_interrupted(self, job: Job) -> None:
+        """A job whose process died on every attempt: FAILED (with its webhook), never run again."""
+        times = "once" if job.attempts == 1 else f"{job.attempts} times"
+        self._fail_or_retry(job, InternalError(
+            f"Processing was interrupted {times} (heard-local stopped or crashed while running this job, "
+            "e.g. out of memory), so it is not tried again. Check the file, then submit it again."))
+
     def _fail_or_retry(self, job: Job, error: BaseException) -> None:
         message, code, status = describe_error(error)
         delay = self.retry.delay(job.attempts) if self.retry.is_retryable(error) else None

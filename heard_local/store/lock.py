@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 
 from heard_local.errors import DataDirLockedError
+
+# How long a lock held by someone else is retried before giving up: far longer than a probe holds it.
+_PROBE_GRACE_SECONDS = 1.0
 
 
 class DataDirLock:
@@ -22,11 +26,18 @@ class DataDirLock:
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise DataDirLockedError(str(self.path.parent), holder_pid(self.path)) from None
+        # ``is_locked`` (the CLI or a notebook asking whether a server runs) takes the lock for an instant:
+        # a server starting at that instant tries again rather than exit with "in use".
+        deadline = time.monotonic() + _PROBE_GRACE_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise DataDirLockedError(str(self.path.parent), holder_pid(self.path)) from None
+                time.sleep(0.01)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         os.fsync(fd)
