@@ -13,6 +13,7 @@ import uvicorn
 
 from heard_local import __version__
 from heard_local.api import create_app
+from heard_local.api.connections import uvicorn_config
 from heard_local.config import Settings
 from heard_local.engine import Engine
 from heard_local.errors import HeardError
@@ -74,8 +75,7 @@ def serve(settings: Settings, *, ui: bool = True, watcher: bool = True) -> int:
         if ui:
             print(f"  web UI:   {url}/", file=sys.stderr)
         print(f"  API:      {url}/api/v1  (docs: {url}/docs)", file=sys.stderr)
-        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
-                                timeout_graceful_shutdown=5)
+        config = uvicorn_config(app, settings)  # bounded connections, a deadline for request headers
         # server.json tells the CLI, notebooks and tests where to connect: written once the socket listens
         _ListeningServer(config, lambda: write_server_info(settings.server_info_path, info)).run()
     finally:
