@@ -19,7 +19,7 @@ from heard_local.errors import HeardError, InternalError, LlmUnavailableError
 from heard_local.pipeline.conversation import conversation_from_text
 from heard_local.pipeline.enrich import EnrichmentResult, enrich, wants_llm
 from heard_local.pipeline.progress import ProgressHook
-from heard_local.pipeline.protocols import ConversationResult, LlmContext
+from heard_local.pipeline.protocols import AudioDecoder, ConversationResult, LlmContext
 from heard_local.store import Store
 from heard_local.store.webhooks import ERROR, SUCCESS
 
@@ -34,8 +34,10 @@ def describe_error(error: BaseException) -> tuple[str, str, int]:
 
 
 class JobRunner:
-    def __init__(self, store: Store, settings: Settings, models: ModelManager, retry: RetryStrategy):
+    def __init__(self, store: Store, settings: Settings, models: ModelManager, retry: RetryStrategy, *,
+                 decoder: AudioDecoder | None = None):
         self.store = store
+        self.decoder = decoder  # None: PyAV in this process
         self.settings = settings
         self.models = models
         self.retry = retry
@@ -101,6 +103,7 @@ class JobRunner:
             models=self.models,
             settings=self.settings,
             hook=hook,
+            decoder=self.decoder,
         )
         # this machine's real-time factor, for the next jobs' estimated_duration_seconds
         self.store.model_speed.record(self.settings.whisper_model, conversation.duration or 0.0,
