@@ -68,7 +68,7 @@ def decode_audio(path: Path, *, sample_rate: int = SAMPLE_RATE, max_seconds: flo
             for resampled in resampler.resample(None):  # flush the resampler's delay line
                 buffer.append(resampled.to_ndarray())
         except TooLong:
-            raise _too_long(buffer.size / sample_rate, max_seconds, announced) from None
+            raise _too_long(buffer.size / sample_rate, max_seconds, announced, decoding=True) from None
         except (av.error.FFmpegError, ValueError) as exc:
             decoded = buffer.size / sample_rate
             if decoded < _MIN_PARTIAL_SECONDS:
@@ -131,11 +131,16 @@ class TooLong(Exception):
     """Raised by the buffer once the decoded audio passes its limit."""
 
 
-def _too_long(seconds: float, max_seconds: float | None, announced: float | None) -> ValidationError:
-    said = f" although its header announces {_duration(announced)}" if announced is not None else ""
-    return ValidationError(f"The recording is longer than {_duration(max_seconds or 0)} (at least {_duration(seconds)})"
-                           f"{said}; that is the most accepted (the max_audio_seconds setting). Split it, e.g. "
-                           "`ffmpeg -i IN -f segment -segment_time 3600 OUT%d.wav`.", field="audio_file")
+def _too_long(seconds: float, max_seconds: float | None, announced: float | None, *,
+              decoding: bool = False) -> ValidationError:
+    accepted = f"{_duration(max_seconds or 0)} (the max_audio_seconds setting)"
+    if decoding:
+        said = f", although its header announces {_duration(announced)}" if announced is not None else ""
+        what = f"The recording is longer than the {accepted} accepted{said}; decoding stopped there."
+    else:
+        what = f"The recording is {_duration(seconds)} long; at most {accepted} is accepted."
+    return ValidationError(f"{what} Split it, e.g. `ffmpeg -i IN -f segment -segment_time 3600 OUT%d.wav`.",
+                           field="audio_file")
 
 
 def _duration(seconds: float) -> str:
