@@ -33,7 +33,7 @@ def _quick_call_seconds(live: LiveServer, key: str, job_id: str) -> float:
 
 @pytest.fixture
 def slow_ollama() -> Iterator[OllamaTestServer]:
-    with OllamaTestServer(delay=6.0) as server:
+    with OllamaTestServer(delay=10.0) as server:
         yield server
 
 
@@ -50,7 +50,7 @@ def test_slow_narratives_leave_the_shared_pool_free(settings: Settings, slow_oll
             reports = [callers.submit(httpx.get, url, headers={"X-API-Key": key}, timeout=120)
                        for _ in range(CALLERS)]
             time.sleep(1.0)  # every narrative call has arrived and waits (on Ollama, or for a thread)
-            assert _quick_call_seconds(live, key, job.job_id) < 3.0  # before: after the narratives, 6 s+
+            assert _quick_call_seconds(live, key, job.job_id) < 5.0  # before: after the narratives, 10 s+
             statuses = sorted(report.result().status_code for report in reports)
     assert 200 in statuses and set(statuses) <= {200, 429}
     assert statuses.count(429) >= CALLERS - 2 - 8  # two run, eight wait, the rest are told to retry
@@ -79,7 +79,7 @@ def test_retries_waiting_on_an_idempotency_key_leave_the_shared_pool_free(api_se
             retries = [callers.submit(httpx.post, f"{live.url}/api/v1/ingest/transcript", json=body, headers=headers,
                                       timeout=60) for _ in range(CALLERS)]
             time.sleep(1.0)  # every retry has arrived and waits for the first answer
-            assert _quick_call_seconds(live, api_key, other.job_id) < 3.0  # before: up to 30 s
+            assert _quick_call_seconds(live, api_key, other.job_id) < 5.0  # before: up to 30 s
             release.set()
             holder.join(30)
             answers = [retry.result() for retry in retries]
