@@ -88,6 +88,21 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: float = Field(default=24 * 3600.0, description="How long an Idempotency-Key holds")
     auth_cache_seconds: float = Field(default=2.0, ge=0, description="How long a verified API key is trusted "
                                       "without asking the database (revocation through the API is immediate)")
+    # What one client can hold (issue 15): bodies by route, connections, slow senders, decoded audio.
+    max_transcript_request_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024, description="Cap for a /ingest/transcript body, whatever its "
+        "Content-Type (the longest transcript, 2,000,000 characters, is at most 12 MB of JSON even with \\u escapes)")
+    max_connections: int = Field(default=512, ge=1, description="Open HTTP connections at once; more are "
+                                 "closed at once, requests beyond it answered 503")
+    header_timeout_seconds: float = Field(default=15.0, gt=0, description="A request's headers must arrive "
+                                          "within this time (a client dribbling them is dropped)")
+    upload_idle_timeout_seconds: float = Field(default=60.0, gt=0, description="A request body that sends "
+                                               "nothing for this long is dropped")
+    max_audio_seconds: float = Field(default=4 * 3600.0, gt=0, description="Longest recording accepted "
+                                     "(checked on the header at ingest and again while decoding)")
+    max_channels: int = Field(default=8, ge=1, description="Most audio channels accepted")
+    media_memory_limit_mb: int = Field(default=0, ge=0, description="Address-space limit of the process that "
+                                       "decodes and probes media; 0 sizes it from max_audio_seconds and max_channels")
     webhook_timeout_seconds: float = Field(default=15.0, gt=0, description="Deadline for one webhook attempt "
                                            "(DNS, connect, sending, the answer's headers)")
     webhook_retry_base_seconds: float = Field(default=5.0, description="First webhook retry delay (doubles)")

@@ -35,6 +35,13 @@ class ServerInfo:
         return f"{self.url}/?token={self.ui_token}" if self.ui_token else None
 
 
+def server_url(host: str, port: int) -> str:
+    """``http://host:port``, an IPv6 address in brackets (``http://[::1]:8000``) as URLs require."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def write_server_info(path: Path, info: ServerInfo) -> None:
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

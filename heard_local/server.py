@@ -14,10 +14,11 @@ import uvicorn
 
 from heard_local import __version__
 from heard_local.api import create_app
+from heard_local.api.connections import uvicorn_config
 from heard_local.config import Settings
 from heard_local.engine import Engine
 from heard_local.errors import HeardError
-from heard_local.runtime import ServerInfo, is_loopback_host, remove_server_info, write_server_info
+from heard_local.runtime import ServerInfo, is_loopback_host, remove_server_info, server_url, write_server_info
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def serve(settings: Settings, *, ui: bool = True, watcher: bool = True, insecure
     except HeardError as exc:
         print(f"heard-local: {exc}", file=sys.stderr)
         return 2
-    url = f"http://{settings.host}:{settings.port}"
+    url = server_url(settings.host, settings.port)
     info = ServerInfo.new(url, __version__)
     if not sign_in:
         info = dataclasses.replace(info, ui_token="")
@@ -103,8 +104,7 @@ def serve(settings: Settings, *, ui: bool = True, watcher: bool = True, insecure
         print(f"  API:      {url}/api/v1  (docs: {url}/docs)", file=sys.stderr)
         if not is_loopback_host(settings.host):
             print(_TLS_WARNING.format(host=settings.host), file=sys.stderr)
-        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
-                                timeout_graceful_shutdown=5)
+        config = uvicorn_config(app, settings)  # bounded connections, a deadline for request headers
         # server.json tells the CLI, notebooks and tests where to connect: written once the socket listens
         _ListeningServer(config, lambda: write_server_info(settings.server_info_path, info)).run()
     finally:

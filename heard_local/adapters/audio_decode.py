@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +33,14 @@ class PyAvDecoder:
         return decode_audio(path)
 
 
-def decode_audio(path: Path, *, sample_rate: int = SAMPLE_RATE) -> Waveform:
+def decode_audio(path: Path, *, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None,
+                 max_channels: int | None = None) -> Waveform:
     """All channels of the first audio stream of ``path`` at ``sample_rate``, float32, (channels, samples).
 
-    ValidationError (400) for a corrupt, truncated-to-nothing or silent-by-emptiness file;
-    UnsupportedFormatError (415) for a container without any audio stream."""
+    ValidationError (400) for a corrupt, truncated-to-nothing or silent-by-emptiness file, and for one
+    longer than ``max_seconds`` or with more than ``max_channels`` channels: refused on its header before
+    anything is allocated, and again while decoding (a header can understate the length), before the
+    buffer outgrows the limit. UnsupportedFormatError (415) for a container without any audio stream."""
     import av
 
     try:
@@ -50,7 +54,11 @@ def decode_audio(path: Path, *, sample_rate: int = SAMPLE_RATE) -> Waveform:
         stream = container.streams.audio[0]
         source_format = container.format.name
         announced = _announced_seconds(container, stream)
-        buffer = _Buffer(_channel_count(stream), _expected_samples(announced, sample_rate))
+        check_limits(announced, _channel_count(stream), max_seconds=max_seconds, max_channels=max_channels)
+        limit = None if max_seconds is None else int(max_seconds * sample_rate)
+        expected = _expected_samples(announced, sample_rate)
+        buffer = _Buffer(_channel_count(stream), expected if limit is None else min(expected, limit + sample_rate),
+                         limit=limit)
         resampler = av.AudioResampler(format="fltp", layout=_layout_name(stream), rate=sample_rate)
         notes: list[str] = []
         try:
@@ -59,6 +67,8 @@ def decode_audio(path: Path, *, sample_rate: int = SAMPLE_RATE) -> Waveform:
                     buffer.append(resampled.to_ndarray())
             for resampled in resampler.resample(None):  # flush the resampler's delay line
                 buffer.append(resampled.to_ndarray())
+        except TooLong:
+            raise _too_long(buffer.size / sample_rate, max_seconds, announced, decoding=True) from None
         except (av.error.FFmpegError, ValueError) as exc:
             decoded = buffer.size / sample_rate
             if decoded < _MIN_PARTIAL_SECONDS:
@@ -81,32 +91,86 @@ def decode_audio(path: Path, *, sample_rate: int = SAMPLE_RATE) -> Waveform:
 
 def probe_duration(path: Path) -> float | None:
     """Duration in seconds from the container's header (no decoding); None when it does not say."""
+    return probe_audio(path).seconds
+
+
+@dataclass(frozen=True)
+class AudioHeader:
+    """What a container's header says about its first audio stream (None: it does not say)."""
+
+    seconds: float | None = None
+    channels: int | None = None
+
+
+def probe_audio(path: Path) -> AudioHeader:
+    """The header's duration and channel count (no decoding); empty when the file cannot be opened."""
     import av
 
     try:
         with av.open(str(path), mode="r", metadata_errors="ignore") as container:
             if not container.streams.audio:
-                return None
-            return _announced_seconds(container, container.streams.audio[0])
+                return AudioHeader()
+            stream = container.streams.audio[0]
+            return AudioHeader(_announced_seconds(container, stream), _channel_count(stream))
     except (av.error.FFmpegError, UnicodeDecodeError, OSError):
-        return None
-    return None
+        return AudioHeader()
+
+
+def check_limits(seconds: float | None, channels: int | None, *, max_seconds: float | None,
+                 max_channels: int | None) -> None:
+    """ValidationError for a recording announced longer than ``max_seconds`` or with more channels."""
+    if max_seconds is not None and seconds is not None and seconds > max_seconds:
+        raise _too_long(seconds, max_seconds, None)
+    if max_channels is not None and channels is not None and channels > max_channels:
+        raise ValidationError(f"The recording has {channels} audio channels; at most {max_channels} are accepted "
+                              "(the max_channels setting). Mix it down, e.g. `ffmpeg -i IN -ac 2 OUT.wav`.",
+                              field="audio_file")
+
+
+class TooLong(Exception):
+    """Raised by the buffer once the decoded audio passes its limit."""
+
+
+def _too_long(seconds: float, max_seconds: float | None, announced: float | None, *,
+              decoding: bool = False) -> ValidationError:
+    accepted = f"{_duration(max_seconds or 0)} (the max_audio_seconds setting)"
+    if decoding:
+        said = f", although its header announces {_duration(announced)}" if announced is not None else ""
+        what = f"The recording is longer than the {accepted} accepted{said}; decoding stopped there."
+    else:
+        what = f"The recording is {_duration(seconds)} long; at most {accepted} is accepted."
+    return ValidationError(f"{what} Split it, e.g. `ffmpeg -i IN -f segment -segment_time 3600 OUT%d.wav`.",
+                           field="audio_file")
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.1f} s"
 
 
 class _Buffer:
     """A (channels, capacity) float32 array filled left to right; grows by half when the estimate
-    was short (rare: only containers that misreport their duration)."""
+    was short (rare: only containers that misreport their duration), never past ``limit`` samples
+    (TooLong instead)."""
 
-    def __init__(self, channels: int, capacity: int):
+    def __init__(self, channels: int, capacity: int, *, limit: int | None = None):
         self._data = np.empty((channels, max(capacity, SAMPLE_RATE)), dtype=np.float32)
         self.size = 0
+        self.limit = limit
 
     def append(self, chunk: np.ndarray) -> None:
         if chunk.shape[0] != self._data.shape[0]:  # a mid-stream layout change: mix it to ours
             chunk = np.broadcast_to(chunk.mean(axis=0, keepdims=True), (self._data.shape[0], chunk.shape[1]))
         end = self.size + chunk.shape[1]
+        if self.limit is not None and end > self.limit:
+            self.size = end
+            raise TooLong()
         if end > self._data.shape[1]:
-            grown = np.empty((self._data.shape[0], max(end, int(self._data.shape[1] * 1.5))), dtype=np.float32)
+            capacity = max(end, int(self._data.shape[1] * 1.5))
+            if self.limit is not None:
+                capacity = max(end, min(capacity, self.limit))
+            grown = np.empty((self._data.shape[0], capacity), dtype=np.float32)
             grown[:, :self.size] = self._data[:, :self.size]
             self._data = grown
         self._data[:, self.size:end] = chunk

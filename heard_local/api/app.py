@@ -8,7 +8,9 @@ import logging
 from fastapi import APIRouter, FastAPI
 
 from heard_local import __version__
+from heard_local.api.auth_gate import AuthBeforeBodyMiddleware
 from heard_local.api.body_limit import BodyLimitMiddleware
+from heard_local.api.dedicated_threads import DedicatedThreads
 from heard_local.api.errors import install_error_handlers
 from heard_local.api.openapi import install_schema
 from heard_local.api.rate_limit import RateLimiter
@@ -42,10 +44,16 @@ def create_app(engine: Engine, *, admin_token: str | None = None) -> FastAPI:
     app.state.admin_token = admin_token
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.key_cache = KeyCache(settings.auth_cache_seconds)
+    # Calls that may wait long get threads of their own (dedicated_threads.py).
+    app.state.narrative_threads = DedicatedThreads("analytics narratives", threads=2, max_waiting=8)
+    app.state.idempotent_threads = DedicatedThreads("requests with an Idempotency-Key", threads=8, max_waiting=32)
     engine.on_key_revoked(app.state.key_cache.forget)  # a revoked key stops working at once, from any door
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, json_limit=settings.max_request_body_bytes,
-                       upload_limit=settings.max_upload_bytes)
+                       upload_limit=settings.max_upload_bytes, transcript_limit=settings.max_transcript_request_bytes,
+                       idle_seconds=settings.upload_idle_timeout_seconds,
+                       api_prefixes=tuple(prefix + "/" for prefix in PREFIXES))
+    app.add_middleware(AuthBeforeBodyMiddleware, prefixes=PREFIXES)  # added last: runs first
     # Each router straight on the app (nesting costs a lookup per level on every request), under
     # /api/v1 and again under /v1, hidden from the schema so each operation is documented once.
     for prefix in PREFIXES:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
 
+from heard_local.api.auth_gate import caller_from_scope
 from heard_local.api.security import Caller, api_key_header, authenticate, known_caller
 from heard_local.engine import Engine
 
@@ -17,6 +18,9 @@ async def get_engine(request: Request) -> Engine:
 
 
 async def get_caller(request: Request, key: Annotated[str | None, Security(api_key_header)] = None) -> Caller:
+    caller = caller_from_scope(request)  # verified before the body was read (auth_gate.py)
+    if caller is not None:
+        return caller
     # Most calls come from a key verified moments ago: answered on the event loop, no thread hop.
     caller = known_caller(request, key)
     if caller is not None:

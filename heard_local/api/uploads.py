@@ -21,6 +21,11 @@ from heard_local.errors import FileTooLargeError, ValidationError
 FILE_FIELD = "audio_file"
 TEXT_FIELDS = ("metadata", "configuration_id")
 MAX_TEXT_FIELD_BYTES = 256 * 1024
+# One header line of a part ("Content-Disposition: form-data; name=…; filename=…"): a few hundred bytes
+# in practice. The parser refuses longer lines; the receiver keeps its own cap on what it collects.
+MAX_PART_HEADER_BYTES = 4 * 1024
+# The parser is fed at most this much at a time, so every limit it checks trips within one slice.
+_PARSE_SLICE = 64 * 1024
 UPLOAD_PREFIX = "upload-"
 
 
@@ -53,8 +58,8 @@ class _Receiver:
         self.upload = ReceivedUpload()
         self._digest = hashlib.sha256()
         self._out: IO[bytes] | None = None
-        self._header_name = b""
-        self._header_value = b""
+        self._header_name = bytearray()
+        self._header_value = bytearray()
         self._disposition = b""
         self._name = ""
         self._text = bytearray()
@@ -66,16 +71,16 @@ class _Receiver:
         self._text = bytearray()
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self._header_name += data[start:end]
+        _collect(self._header_name, data, start, end)
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self._header_value += data[start:end]
+        _collect(self._header_value, data, start, end)
 
     def on_header_end(self) -> None:
         if self._header_name.strip().lower() == b"content-disposition":
-            self._disposition = self._header_value
-        self._header_name = b""
-        self._header_value = b""
+            self._disposition = bytes(self._header_value)
+        self._header_name.clear()
+        self._header_value.clear()
 
     def on_headers_finished(self) -> None:
         _, options = parse_options_header(self._disposition)
@@ -141,7 +146,7 @@ async def receive_upload(content_type: str, stream: AsyncIterator[bytes], dest_d
         raise ValidationError("multipart/form-data without a boundary", field="content-type")
     dest_dir.mkdir(parents=True, exist_ok=True)
     receiver = _Receiver(dest_dir, max_bytes)
-    parser = MultipartParser(boundary, {  # type: ignore[arg-type]
+    parser = MultipartParser(boundary, max_header_size=MAX_PART_HEADER_BYTES + 128, callbacks={  # type: ignore[arg-type]
         "on_part_begin": receiver.on_part_begin,
         "on_part_data": receiver.on_part_data,
         "on_part_end": receiver.on_part_end,
@@ -152,11 +157,14 @@ async def receive_upload(content_type: str, stream: AsyncIterator[bytes], dest_d
     })
     try:
         async for chunk in stream:
-            parser.write(chunk)
+            for start in range(0, len(chunk), _PARSE_SLICE):
+                parser.write(chunk[start:start + _PARSE_SLICE])
         parser.finalize()
-    except FormParserError:
+    except FormParserError as exc:
         receiver.close()
         receiver.upload.discard()
+        if "header" in str(exc).lower():
+            raise _headers_too_long() from None
         raise ValidationError("The multipart/form-data body is malformed", field="body") from None
     except BaseException:
         receiver.close()
@@ -167,6 +175,17 @@ async def receive_upload(content_type: str, stream: AsyncIterator[bytes], dest_d
         receiver.upload.discard()  # the body ended inside the file part
         raise ValidationError("The multipart/form-data body ended in the middle of audio_file", field=FILE_FIELD)
     return receiver.upload
+
+
+def _headers_too_long() -> ValidationError:
+    return ValidationError(f"A multipart part has a header longer than {human_size(MAX_PART_HEADER_BYTES)}, or too "
+                           "many headers", field="body")
+
+
+def _collect(into: bytearray, data: bytes, start: int, end: int) -> None:
+    if len(into) + end - start > MAX_PART_HEADER_BYTES:
+        raise _headers_too_long()
+    into += data[start:end]
 
 
 def remove_stale_partials(dest_dir: Path, idle_seconds: float = 600.0) -> int:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from heard_local.domain.configuration import _check_language
 from heard_local.domain.transcription import Channel
 
 MAX_TRANSCRIPT_CHARS = 2_000_000
+# An integration's own metadata keys are stored with every transcription: a few, small.
+MAX_EXTRA_KEYS = 50
+MAX_EXTRA_BYTES = 16 * 1024
 
 
 class IngestMetadata(BaseModel):
@@ -49,6 +53,19 @@ class IngestMetadata(BaseModel):
     @classmethod
     def _language(cls, value: str | None) -> str | None:
         return None if value is None else _check_language(value)
+
+    @model_validator(mode="after")
+    def _extra_keys_are_few_and_small(self) -> IngestMetadata:
+        extra = self.model_extra or {}
+        if len(extra) > MAX_EXTRA_KEYS:
+            raise ValueError(f"has {len(extra)} extra keys; at most {MAX_EXTRA_KEYS} are kept")
+        try:
+            size = len(json.dumps(extra, ensure_ascii=False, default=str).encode("utf-8"))
+        except UnicodeEncodeError:  # a lone surrogate ("\\ud800" in the JSON): not text the store can keep
+            raise ValueError("holds text that is not valid Unicode (a lone surrogate such as \\ud800)") from None
+        if size > MAX_EXTRA_BYTES:
+            raise ValueError(f"extra keys take {size} bytes as JSON; at most {MAX_EXTRA_BYTES} are kept")
+        return self
 
     @property
     def phone(self) -> str | None:

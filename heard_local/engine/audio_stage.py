@@ -12,7 +12,7 @@ from heard_local.domain.metadata import IngestMetadata
 from heard_local.engine.models import ModelManager
 from heard_local.pipeline.audio import conversation_from_waveform
 from heard_local.pipeline.progress import ProgressHook
-from heard_local.pipeline.protocols import ConversationResult, DiarizeOptions, TranscribeOptions
+from heard_local.pipeline.protocols import AudioDecoder, ConversationResult, DiarizeOptions, TranscribeOptions
 
 
 def transcribe_options(configuration: Configuration, metadata: IngestMetadata) -> TranscribeOptions:
@@ -39,13 +39,13 @@ def agent_channel(metadata: IngestMetadata) -> int | None:
 
 
 def run_audio_stage(*, path: Path, configuration: Configuration, metadata: IngestMetadata, models: ModelManager,
-                    settings: Settings, hook: ProgressHook) -> ConversationResult:
+                    settings: Settings, hook: ProgressHook, decoder: AudioDecoder | None = None) -> ConversationResult:
     """Decode first (a corrupt file fails before any model is loaded), then transcribe and diarize."""
     from heard_local.adapters.audio_decode import PyAvDecoder
     from heard_local.adapters.channels import ChannelLayoutAnalyser
 
     hook("decode", completed=0, total=1)
-    waveform = PyAvDecoder().decode(path)
+    waveform = (decoder or PyAvDecoder()).decode(path)
     hook("decode", completed=1, total=1)
     hook("load_models", completed=0, total=1)
     transcriber = models.transcriber.acquire()

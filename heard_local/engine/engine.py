@@ -21,6 +21,8 @@ from typing import Any, Protocol
 import duckdb
 import pydantic
 
+from heard_local.adapters.audio_decode import check_limits
+from heard_local.adapters.media_sandbox import MediaSandbox, memory_limit_for
 from heard_local.config import Settings
 from heard_local.domain import (
     ApiKey,
@@ -94,6 +96,13 @@ class Submission:
         }
 
 
+def media_memory_limit(settings: Settings) -> int:
+    """Bytes of address space a media helper may use (``media_memory_limit_mb``, or sized from the limits)."""
+    if settings.media_memory_limit_mb > 0:
+        return settings.media_memory_limit_mb << 20
+    return memory_limit_for(settings.max_audio_seconds, settings.max_channels)
+
+
 def new_job_id() -> str:
     return "job_" + uuid.uuid4().hex
 
@@ -106,7 +115,11 @@ class Engine:
         self.models = ModelManager(settings)
         self.retry = RetryStrategy(max_attempts=settings.job_max_attempts, base_seconds=settings.retry_base_seconds,
                                    max_seconds=settings.retry_max_seconds)
-        self.runner = JobRunner(store, settings, self.models, self.retry)
+        # Untrusted media is probed and decoded in helper processes (a decoder crash fails one file).
+        self.media = MediaSandbox(settings.data_dir / "scratch", max_seconds=settings.max_audio_seconds,
+                                  max_channels=settings.max_channels, memory_limit=media_memory_limit(settings),
+                                  helpers=settings.heavy_workers + 1)
+        self.runner = JobRunner(store, settings, self.models, self.retry, decoder=self.media)
         self.workers: WorkerPool | None = None
         self._services: list[Service] = []
         self._job_done = threading.Condition()
@@ -141,6 +154,9 @@ class Engine:
             lock.release()
             raise
         engine = cls(settings, store, lock)
+        for job in store.jobs.interrupted_without_attempts_left():
+            log.error("job %s was interrupted on each of its %d attempts; marking it FAILED", job.job_id, job.attempts)
+            engine.runner.fail_interrupted(job)
         resumed = store.jobs.requeue_interrupted()
         if resumed:
             log.warning("resuming %d job(s) interrupted by a previous shutdown: %s", len(resumed), resumed)
@@ -176,6 +192,7 @@ class Engine:
         self._ingest_commit.close()  # after the services: the watcher ingests until it stops
         self._sweeper_stop.set()
         self.models.close()
+        self.media.close()
         self.store.close()
         self._lock.release()
 
@@ -275,6 +292,9 @@ class Engine:
         meta = parse(IngestMetadata, metadata or {}, prefix="metadata")
         chosen = self.resolve_configuration(configuration or meta.configuration_id)
         fmt = detect_audio_format(path)
+        header = self.media.probe(path)  # in a helper process: the file is untrusted
+        check_limits(header.seconds, header.channels, max_seconds=self.settings.max_audio_seconds,
+                     max_channels=self.settings.max_channels)  # before the 202, not after queueing it
         sha = sha256_file(path)
         if meta.name is None and original_name:
             meta.name = Path(original_name).name[:255]
@@ -291,7 +311,7 @@ class Engine:
             sha256=sha,
             payload={"media_path": str(stored), "format": fmt},
             media_path=str(stored),
-            estimate=self.estimate_audio_seconds(stored),
+            estimate=self._estimate_for(header.seconds),
         ))
 
     def submit_audio_url(self, request: AudioUrlIngest | dict[str, Any]) -> Submission:
@@ -380,19 +400,13 @@ class Engine:
 
     def estimate_audio_seconds(self, path: Path) -> float:
         """Audio duration × this machine's measured real-time factor for the configured model."""
-        duration = self.probe_duration(path)
+        return self._estimate_for(self.media.probe(path).seconds)
+
+    def _estimate_for(self, duration: float | None) -> float:
         if duration is None:
             return 30.0
         factor = self.store.model_speed.real_time_factor(self.models.whisper_in_use())
         return max(1.0, duration * (factor if factor is not None else _DEFAULT_REAL_TIME_FACTOR))
-
-    @staticmethod
-    def probe_duration(path: Path) -> float | None:
-        try:
-            from heard_local.adapters.audio_decode import probe_duration
-        except ImportError:
-            return None
-        return probe_duration(path)
 
     def reprocess(self, transcription_id: str) -> Job:
         """Re-run extraction and summary on a stored conversation (after Ollama was down, or after the
@@ -584,6 +598,10 @@ class Engine:
         its folders and their last activity)."""
         return {type(service).__name__: service.status() for service in self._services
                 if callable(getattr(service, "status", None))}
+
+    def check_store(self) -> None:
+        """Read the database once; raises when it cannot be read (/health: a supervisor must see it)."""
+        self.store.db.fetchone("SELECT count(*) FROM (SELECT 1 FROM jobs LIMIT 1)")
 
     def status(self) -> dict[str, Any]:
         return {

@@ -23,7 +23,8 @@ def media_path_for(media_dir: Path, sha256: str, fmt: str) -> Path:
 
 
 def store_media(source: Path, media_dir: Path, sha256: str, fmt: str, *, move: bool) -> Path:
-    """Place ``source`` at its content-addressed path (atomic rename when on the same filesystem)."""
+    """Place ``source`` at its content-addressed path (atomic rename when on the same filesystem), on
+    disk before this returns: the API answers 202 only for media that a power cut cannot take back."""
     target = media_path_for(media_dir, sha256, fmt)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
@@ -34,12 +35,35 @@ def store_media(source: Path, media_dir: Path, sha256: str, fmt: str, *, move: b
     if move:
         try:
             os.replace(source, target)
+            _sync(target)
             return target
         except OSError:
             shutil.copyfile(source, tmp)
-            os.replace(tmp, target)
+            _sync_and_rename(tmp, target)
             source.unlink(missing_ok=True)
             return target
     shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
+    _sync_and_rename(tmp, target)
     return target
+
+
+def _sync_and_rename(tmp: Path, target: Path) -> None:
+    _fsync(tmp)  # the content first: a rename must never expose a file whose data did not reach the disk
+    os.replace(tmp, target)
+    _sync(target)
+
+
+def _sync(path: Path) -> None:
+    """The file's content and its name in the directory (and the directory's in its parent, which may
+    be new)."""
+    _fsync(path)
+    _fsync(path.parent)
+    _fsync(path.parent.parent)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

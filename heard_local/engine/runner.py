@@ -19,7 +19,7 @@ from heard_local.errors import HeardError, InternalError, LlmUnavailableError
 from heard_local.pipeline.conversation import conversation_from_text
 from heard_local.pipeline.enrich import EnrichmentResult, enrich, wants_llm
 from heard_local.pipeline.progress import ProgressHook
-from heard_local.pipeline.protocols import ConversationResult, LlmContext
+from heard_local.pipeline.protocols import AudioDecoder, ConversationResult, LlmContext
 from heard_local.store import Store
 from heard_local.store.webhooks import ERROR, SUCCESS
 
@@ -34,8 +34,10 @@ def describe_error(error: BaseException) -> tuple[str, str, int]:
 
 
 class JobRunner:
-    def __init__(self, store: Store, settings: Settings, models: ModelManager, retry: RetryStrategy):
+    def __init__(self, store: Store, settings: Settings, models: ModelManager, retry: RetryStrategy, *,
+                 decoder: AudioDecoder | None = None):
         self.store = store
+        self.decoder = decoder  # None: PyAV in this process
         self.settings = settings
         self.models = models
         self.retry = retry
@@ -101,6 +103,7 @@ class JobRunner:
             models=self.models,
             settings=self.settings,
             hook=hook,
+            decoder=self.decoder,
         )
         # this machine's real-time factor, for the next jobs' estimated_duration_seconds
         self.store.model_speed.record(self.models.whisper_in_use(), conversation.duration or 0.0,
@@ -173,6 +176,13 @@ class JobRunner:
                 "completed_at": utcnow().isoformat().replace("+00:00", "Z"),
             })
         log.info("job %s completed (transcription %s)", job.job_id, job.transcription_id)
+
+    def fail_interrupted(self, job: Job) -> None:
+        """A job whose process died on every attempt: FAILED (with its webhook), never run again."""
+        times = "once" if job.attempts == 1 else f"{job.attempts} times"
+        self._fail_or_retry(job, InternalError(
+            f"Processing was interrupted {times} (heard-local stopped or crashed while running this job, "
+            "e.g. out of memory), so it is not tried again. Check the file, then submit it again."))
 
     def _fail_or_retry(self, job: Job, error: BaseException) -> None:
         message, code, status = describe_error(error)

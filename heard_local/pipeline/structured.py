@@ -19,7 +19,9 @@ Message = dict[str, str]
 
 # An answer echoed back to the model in a retry is cut to this many characters.
 _ECHO_CHARS = 2000
-_CODE_FENCE = re.compile(r"^\s*```(?:json)?\s*(?P<body>.*?)\s*```\s*$", re.DOTALL | re.IGNORECASE)
+_OPENING_FENCE = re.compile(r"\s*```")
+_JSON_TAG = re.compile(r"json", re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s*")
 
 
 class JsonChat(Protocol):
@@ -35,8 +37,8 @@ class InvalidAnswer(ValueError):
 
 def parse_json_object(text: str) -> dict[str, Any]:
     """The JSON object in ``text`` (a markdown code fence around it is tolerated)."""
-    fenced = _CODE_FENCE.match(text or "")
-    body = fenced["body"] if fenced else (text or "").strip()
+    fenced = fenced_body(text or "")
+    body = fenced if fenced is not None else (text or "").strip()
     if not body:
         raise InvalidAnswer("the answer was empty")
     try:
@@ -47,6 +49,27 @@ def parse_json_object(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidAnswer(f"the answer must be a JSON object, not {type(value).__name__}")
     return value
+
+
+def fenced_body(text: str) -> str | None:
+    """What ``^\\s*```(?:json)?\\s*(?P<body>.*?)\\s*```\\s*$`` (DOTALL, IGNORECASE) captures, in linear time:
+    that pattern re-scanned the whitespace after every character of the body (quadratic in an answer
+    padded with spaces). The closing fence is the last three characters before trailing whitespace; the
+    body starts after the opening fence, an optional "json" and whitespace, unless the closing fence
+    comes earlier (then the body starts there, or without the "json"), and ends before the whitespace
+    preceding the closing fence."""
+    opening = _OPENING_FENCE.match(text)
+    trimmed = text.rstrip()
+    if opening is None or not trimmed.endswith("```"):
+        return None
+    closing = len(trimmed) - 3
+    after_fence = opening.end()
+    tag = _JSON_TAG.match(text, after_fence)
+    for first in ([tag.end()] if tag else []) + [after_fence]:
+        if closing >= first:
+            start = min(_WHITESPACE.match(text, first).end(), closing)  # type: ignore[union-attr]
+            return text[start:closing].rstrip()
+    return None
 
 
 def retry_messages(messages: list[Message], answer: str, problem: str) -> list[Message]:

@@ -18,17 +18,13 @@ import re
 from dataclasses import dataclass, field
 
 from heard_local.domain import Segment, speaker_id
+from heard_local.pipeline.transcript_lines import TIMESTAMP, split_line
 
-_TS = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
-_LINE = re.compile(
-    rf"""^\s*
-    (?:[\[(](?P<ts_bracket>{_TS})[\])]\s*[-–]?\s*|(?P<ts_bare>{_TS})\s+[-–]?\s*)?
-    (?:(?P<label>[^\s:\[\]()<>][^:\[\]()<>\n]{{0,39}}?)\s*
-       (?:[\[(](?P<ts_after>{_TS})[\])])?\s*:(?:\s+|$))?
-    (?P<text>.*)$""",
-    re.VERBOSE,
-)
+_TS = TIMESTAMP
 _CUE_TIMING = re.compile(rf"^\s*(?P<start>{_TS})\s*-->\s*(?P<end>{_TS})")
+# Anywhere in a text: a line starting with a cue timing. (Not "^\s*" with MULTILINE: that re-scans a run
+# of blank lines from each of its line starts, quadratic in the run; spaces within the line suffice.)
+_CUE_TIMING_LINE = re.compile(rf"^[^\S\n]*{_TS}\s*-->\s*{_TS}", re.MULTILINE)
 _VOICE_TAG = re.compile(r"^<v(?:\.[^ >]+)?\s+(?P<name>[^>]+)>(?P<text>.*?)(?:</v>)?$")
 _TAGS = re.compile(r"</?[^>]+>")
 _SENTENCE_PUNCTUATION = re.compile(r"[.?!,;\"“”]")
@@ -68,9 +64,19 @@ def _looks_like_label(label: str) -> bool:
 @dataclass
 class _Turn:
     label: str | None
-    text: str
+    first: str
     start: float | None = None
     end: float | None = None
+    # Lines continuing the turn, joined once at the end: ``text += line`` per line is quadratic in a
+    # long turn (a new string every time).
+    more: list[str] = field(default_factory=list)
+
+    def extend(self, line: str) -> None:
+        self.more.append(line)
+
+    @property
+    def text(self) -> str:
+        return " ".join([self.first, *self.more]) if self.more else self.first
 
 
 class _SpeakerNumbering:
@@ -94,17 +100,22 @@ def _estimate_length(text: str) -> float:
 
 def _finish(turns: list[_Turn]) -> ParsedTranscript:
     numbering = _SpeakerNumbering()
-    turns = [t for t in turns if t.text.strip()]
-    has_timestamps = any(t.start is not None for t in turns)
+    texts = [(turn, text) for turn in turns if (text := turn.text).strip()]
+    has_timestamps = any(turn.start is not None for turn, _ in texts)
+    # The next turn's start after each turn (one pass from the end, not a scan per turn).
+    following: list[float | None] = [None] * len(texts)
+    upcoming: float | None = None
+    for index in range(len(texts) - 1, -1, -1):
+        following[index] = upcoming
+        if texts[index][0].start is not None:
+            upcoming = texts[index][0].start
     segments = []
-    for index, turn in enumerate(turns):
+    for (turn, text), next_start in zip(texts, following, strict=True):
         start, end = turn.start, turn.end
         if has_timestamps and start is not None and end is None:
-            following = next((t.start for t in turns[index + 1:] if t.start is not None), None)
-            end = following if following is not None and following >= start else start + _estimate_length(
-                turn.text)
+            end = next_start if next_start is not None and next_start >= start else start + _estimate_length(text)
         segments.append(Segment(
-            text=" ".join(turn.text.split()),
+            text=" ".join(text.split()),
             speaker=numbering.id_for(turn.label),
             start=start,
             end=end,
@@ -124,25 +135,37 @@ def _parse_subtitles(text: str) -> ParsedTranscript:
         start, end = parse_timestamp(match["start"]), parse_timestamp(match["end"])
         for raw in lines[timing_index + 1:]:
             label = None
-            voice = _VOICE_TAG.match(raw.strip())
+            voice = _voice_tag(raw.strip())
             if voice:
                 label, raw = voice["name"].strip(), voice["text"]
-            line = _TAGS.sub("", raw).strip()
+            line = _strip_tags(raw).strip()
             if label is None:
-                parsed = _LINE.match(line)
-                if parsed and parsed["label"] and _looks_like_label(parsed["label"]):
-                    label, line = parsed["label"], parsed["text"]
+                parts = split_line(line)
+                if parts.label and _looks_like_label(parts.label):
+                    label, line = parts.label, parts.text
             if label is None and turns and turns[-1].start == start:
-                turns[-1].text += " " + line
+                turns[-1].extend(line)
                 continue
-            turns.append(_Turn(label=label or (turns[-1].label if turns else None), text=line,
+            turns.append(_Turn(label=label or (turns[-1].label if turns else None), first=line,
                                start=start, end=end))
     return _finish(turns)
 
 
+def _voice_tag(line: str) -> re.Match[str] | None:
+    # Without a ">" the pattern cannot match, but would first try every split of "<v" + spaces + text.
+    return _VOICE_TAG.match(line) if ">" in line else None
+
+
+def _strip_tags(line: str) -> str:
+    # A tag needs a closing ">": after the last one nothing can match, and each "<" there would otherwise
+    # scan to the end of the line (quadratic in a line of "<").
+    last = line.rfind(">") + 1
+    return _TAGS.sub("", line[:last]) + line[last:]
+
+
 def _is_subtitles(text: str) -> bool:
     head = text.lstrip()[:200]
-    return head.startswith("WEBVTT") or bool(re.search(rf"^\s*{_TS}\s*-->\s*{_TS}", text, re.MULTILINE))
+    return head.startswith("WEBVTT") or bool(_CUE_TIMING_LINE.search(text))
 
 
 _KNOWN_ROLES = re.compile(
@@ -162,14 +185,12 @@ class _Line:
 
 
 def _split_line(raw_line: str) -> _Line:
-    match = _LINE.match(raw_line)
-    assert match is not None  # the pattern matches any line
-    label = match["label"]
-    label_start = match.start("label") if label else -1
+    parts = split_line(raw_line)
+    label = parts.label
     if label and not _looks_like_label(label):
         label = None
-    stamp = match["ts_bracket"] or match["ts_bare"] or match["ts_after"]
-    return _Line(raw=raw_line, label=label, stamp=stamp, text=match["text"], label_start=label_start)
+    return _Line(raw=raw_line, label=label, stamp=parts.stamp_before or parts.stamp_after, text=parts.text,
+                 label_start=parts.label_start)
 
 
 def _accepted_labels(lines: list[_Line]) -> set[str]:
@@ -222,14 +243,14 @@ def parse_transcript(text: str) -> ParsedTranscript:
         start = parse_timestamp(line.stamp) if line.stamp else None
         if label:
             labelled = True
-            turns.append(_Turn(label=label, text=line_text, start=start))
+            turns.append(_Turn(label=label, first=line_text, start=start))
         elif start is not None:
             # A timestamp with no label: a new turn by the previous speaker (or the only one).
-            turns.append(_Turn(label=turns[-1].label if turns else None, text=line_text, start=start))
+            turns.append(_Turn(label=turns[-1].label if turns else None, first=line_text, start=start))
         elif turns and (labelled or not paragraph_break):
-            turns[-1].text += " " + line_text.strip()
+            turns[-1].extend(line_text.strip())
         else:
-            turns.append(_Turn(label=None, text=line_text))
+            turns.append(_Turn(label=None, first=line_text))
         paragraph_break = False
 
     if labelled:

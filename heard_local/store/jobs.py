@@ -200,6 +200,13 @@ class JobRepo:
                 [run_after, message, code, job_id],
             )
 
+    def interrupted_without_attempts_left(self) -> list[Job]:
+        """Jobs left IN_PROGRESS by a process that died, whose every attempt has been used (each start
+        counts one): a job that kills the process must not kill it at every start."""
+        rows = self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM jobs WHERE status = 'IN_PROGRESS' AND attempts >= max_attempts")
+        return [_build(row) for row in rows]
+
     def requeue_interrupted(self) -> list[str]:
         """Jobs left IN_PROGRESS by a process that died: back to PENDING, runnable now."""
         with self.db.write() as cur:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 from pathlib import Path
 
 from filelock import lock_descriptor, unlock_descriptor
@@ -25,6 +26,9 @@ from heard_local.errors import DataDirLockedError, InternalError
 _PID_WIDTH = 20
 _BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
+# How long a lock held by someone else is retried before giving up: far longer than a probe holds it.
+_PROBE_GRACE_SECONDS = 1.0
+
 
 class DataDirLock:
     def __init__(self, path: Path):
@@ -34,14 +38,21 @@ class DataDirLock:
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _BINARY, 0o600)
-        try:
-            locked = _try_lock(fd, self.path)
-        except BaseException:
-            os.close(fd)
-            raise
-        if not locked:
-            os.close(fd)
-            raise DataDirLockedError(str(self.path.parent), holder_pid(self.path))
+        # ``is_locked`` (the CLI or a notebook asking whether a server runs) takes the lock for an instant:
+        # a server starting at that instant tries again rather than exit with "in use".
+        deadline = time.monotonic() + _PROBE_GRACE_SECONDS
+        while True:
+            try:
+                locked = _try_lock(fd, self.path)
+            except BaseException:
+                os.close(fd)
+                raise
+            if locked:
+                break
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise DataDirLockedError(str(self.path.parent), holder_pid(self.path))
+            time.sleep(0.01)
         os.lseek(fd, 0, os.SEEK_SET)
         os.write(fd, f"\n{os.getpid():>{_PID_WIDTH}}\n".encode())
         os.fsync(fd)

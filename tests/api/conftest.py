@@ -21,6 +21,7 @@ def api_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={
         "max_upload_bytes": UPLOAD_CAP,
         "max_request_body_bytes": 64 * 1024,
+        "max_transcript_request_bytes": 64 * 1024,
         "rate_limit_per_second": 10_000.0,
         "rate_limit_burst": 10_000,
         "webhook_retry_base_seconds": 0.05,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from heard_local.domain import JobStatus
 from heard_local.engine import Engine
-from heard_local.errors import InternalError
+from heard_local.errors import InternalError, RateLimitedError
 from heard_local.store.database import Database
 from heard_local.store.group_commit import GroupCommit
 from heard_local.store.rows import _ARROW_MIN_ROWS, insert_rows
@@ -160,3 +161,76 @@ def test_a_configuration_tag_is_found_once_created_and_follows_a_rename(engine: 
     submission = engine.submit_transcript({"transcript_text": "Agent: hi\nCustomer: hello",
                                            "metadata": {"configuration_id": "Sales"}})
     assert submission.job.configuration_id == configuration.configuration_id
+
+
+class _HeldWriter:
+    """A batch writer that holds its first batch until released, so callers can queue behind it."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, cur: duckdb.DuckDBPyConnection, items: Sequence[int]) -> list[int]:
+        if not self.entered.is_set():
+            self.entered.set()
+            assert self.release.wait(30)
+        return _write_items(cur, items)
+
+
+def test_a_future_cancelled_while_queued_does_not_stop_the_writer(db: Database) -> None:
+    # A client that disconnects (or a shutdown) cancels its future; set_result on it used to raise
+    # InvalidStateError in the writer thread, and every later ingest hung.
+    held = _HeldWriter()
+    commit: GroupCommit[int, int] = GroupCommit(db, held)
+    first = commit.submit(1)
+    assert held.entered.wait(10)
+    cancelled = commit.submit(2)
+    assert cancelled.cancel()
+    kept = commit.submit(3)
+    held.release.set()
+    assert first.result(timeout=10) == 10 and kept.result(timeout=10) == 30
+    assert commit.run(4) == 40  # the writer is alive
+    assert _ids(db) == [1, 3, 4]  # the cancelled item was never written
+    commit.close()
+
+
+def test_a_batch_writer_that_misbehaves_fails_only_its_callers(db: Database) -> None:
+    calls: list[int] = []
+
+    def short_answers(cur: duckdb.DuckDBPyConnection, items: Sequence[int]) -> list[int]:
+        calls.append(len(items))
+        if 13 in items:
+            return []  # a bug: no result for the item
+        if 14 in items:
+            raise KeyboardInterrupt  # not even an Exception
+        return _write_items(cur, items)
+
+    commit: GroupCommit[int, int] = GroupCommit(db, short_answers)
+    with pytest.raises(InternalError, match="0 results for 1 items"):
+        commit.run(13)
+    with pytest.raises(InternalError, match="KeyboardInterrupt"):
+        commit.run(14)
+    assert commit.run(5) == 50
+    assert _ids(db) == [5]
+    commit.close()
+
+
+def test_the_queue_is_bounded_and_says_busy(db: Database) -> None:
+    held = _HeldWriter()
+    commit: GroupCommit[int, int] = GroupCommit(db, held, max_batch=2, max_queued=3)
+    first = commit.submit(1)
+    assert held.entered.wait(10)
+    queued = [commit.submit(i) for i in (2, 3, 4)]
+    with pytest.raises(RateLimitedError) as busy:  # at once, for an event loop that must not block
+        commit.submit(5)
+    assert busy.value.retry_after > 0 and "busy" in busy.value.message
+    waited: list[int] = []
+    waiter = threading.Thread(target=lambda: waited.append(commit.run(6, wait_seconds=30)))
+    waiter.start()  # a thread waits for room instead (back-pressure)
+    time.sleep(0.2)
+    assert waited == []
+    held.release.set()
+    waiter.join(10)
+    assert waited == [60]
+    assert [f.result(timeout=10) for f in (first, *queued)] == [10, 20, 30, 40]
+    commit.close()

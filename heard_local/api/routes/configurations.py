@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
 from heard_local.api.deps import CallerDep, EngineDep
 from heard_local.api.openapi import errors
@@ -58,8 +59,12 @@ def reprocess_configuration(configuration_id: str, engine: EngineDep, _caller: C
 
 @router.get("/configurations/{configuration_id}/analytics",
             summary="Executive and Qualitative Analysis Report for a configuration")
-def analytics(configuration_id: str, engine: EngineDep, _caller: CallerDep,
-              narrative: bool = Query(True, description="Ask the LLM for the executive narrative (may take as "
-                                      "long as the Ollama timeout); false returns only the computed numbers")
-              ) -> dict[str, Any]:
-    return engine.analytics_report(configuration_id, include_narrative=narrative)
+async def analytics(configuration_id: str, request: Request, engine: EngineDep, _caller: CallerDep,
+                    narrative: bool = Query(True, description="Ask the LLM for the executive narrative (may take "
+                                            "as long as the Ollama timeout); false returns only the computed numbers")
+                    ) -> dict[str, Any]:
+    if not narrative:
+        return await run_in_threadpool(engine.analytics_report, configuration_id, include_narrative=False)
+    # Waiting for Ollama happens on threads of its own, never the pool the other routes share.
+    return await request.app.state.narrative_threads.run(engine.analytics_report, configuration_id,
+                                                         include_narrative=True)

@@ -4,6 +4,7 @@ transcripts; job status. Both ingest endpoints answer 202 once the job is stored
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,7 +18,7 @@ from heard_local.api.security import Caller
 from heard_local.api.uploads import FILE_FIELD, receive_upload
 from heard_local.domain import AudioUrlIngest, IngestMetadata, TranscriptIngest
 from heard_local.domain.validation import parse
-from heard_local.engine import Engine
+from heard_local.engine import Engine, Submission
 from heard_local.errors import ValidationError
 
 router = APIRouter(tags=["ingestion"])
@@ -57,16 +58,16 @@ _AUDIO_BODY: dict[str, Any] = {
 
 @router.post("/ingest/transcript", status_code=202, responses={202: _ACCEPTED, **errors(404, 409, 422)},
              summary="Submit a text transcript (skip transcription)")
-async def ingest_transcript(body: TranscriptIngest, engine: EngineDep, caller: CallerDep,
+async def ingest_transcript(body: TranscriptIngest, request: Request, engine: EngineDep, caller: CallerDep,
                             idempotency_key: IdempotencyKey = None) -> JSONResponse:
     if idempotency_key is None:
         # The common call, on the event loop: it awaits the batched write instead of holding a worker
         # thread, which is what lets 50 concurrent clients share one commit cheaply.
         submission = await engine.submit_transcript_async(body)
         return JSONResponse(submission.to_api(), status_code=202)
-    return await run_in_threadpool(accepted, engine, caller, idempotency_key,
-                                   lambda: request_hash("ingest/transcript", body.model_dump(mode="json")),
-                                   lambda: engine.submit_transcript(body))
+    return await _accepted(request, engine, caller, idempotency_key,
+                           lambda: request_hash("ingest/transcript", body.model_dump(mode="json")),
+                           lambda: engine.submit_transcript(body))
 
 
 @router.post("/ingest/audio", status_code=202, responses={202: _ACCEPTED, **errors(404, 409, 415, 422)},
@@ -93,9 +94,9 @@ async def _ingest_url(request: Request, engine: Engine, caller: Caller, key: str
     if "audio_url" not in data:
         raise ValidationError(_ONE_OF, field="audio_url")
     body = parse(AudioUrlIngest, data)
-    return await run_in_threadpool(accepted, engine, caller, key,
-                                   lambda: request_hash("ingest/audio_url", body.model_dump(mode="json")),
-                                   lambda: engine.submit_audio_url(body))
+    return await _accepted(request, engine, caller, key,
+                           lambda: request_hash("ingest/audio_url", body.model_dump(mode="json")),
+                           lambda: engine.submit_audio_url(body))
 
 
 async def _ingest_upload(request: Request, content_type: str, engine: Engine, caller: Caller,
@@ -125,9 +126,18 @@ async def _ingest_upload(request: Request, content_type: str, engine: Engine, ca
             return engine.submit_audio_file(path, metadata=meta, configuration=configuration,
                                             original_name=filename, move=True)
 
-        return await run_in_threadpool(accepted, engine, caller, key, fingerprint, submit)
+        return await _accepted(request, engine, caller, key, fingerprint, submit)
     finally:
         upload.discard()  # moved into the media store on success; removed on any failure
+
+
+async def _accepted(request: Request, engine: Engine, caller: Caller, key: str | None, fingerprint: Callable[[], str],
+                    submit: Callable[[], Submission]) -> JSONResponse:
+    """``accepted`` on a worker thread. A request with an Idempotency-Key may wait (up to 30 s) for the
+    first one with that key to finish: those wait on threads of their own, never the shared pool."""
+    if key is None:
+        return await run_in_threadpool(accepted, engine, caller, key, fingerprint, submit)
+    return await request.app.state.idempotent_threads.run(accepted, engine, caller, key, fingerprint, submit)
 
 
 @router.get("/ingest/jobs/{job_id}", summary="Status of an ingestion job", responses=errors(404))

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from heard_local import __version__
 from heard_local.api.deps import CallerDep, EngineDep
+from heard_local.api.errors import envelope
 from heard_local.api.openapi import errors
 from heard_local.api.security import require_admin
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["system"], responses=errors(404))
 
@@ -21,9 +27,17 @@ class KeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
 
 
-@router.get("/health", summary="Liveness (no key needed)")
-async def health() -> dict[str, Any]:  # async: no thread hop for the most frequent probe
-    return {"status": "ok", "version": __version__}
+@router.get("/health", summary="Liveness and a read of the database (no key needed); 503 when it fails",
+            responses={503: {"description": "The database cannot be read"}})
+async def health(engine: EngineDep) -> Any:
+    try:
+        # on a worker thread: a read can wait for a checkpoint, and the event loop must not
+        await run_in_threadpool(engine.check_store)
+    except Exception as exc:
+        log.error("health check: the database cannot be read", exc_info=exc)
+        return JSONResponse(envelope("INTERNAL_ERROR", f"The database cannot be read ({type(exc).__name__}: {exc}). "
+                                     "Restart heard-local; if it persists, see its log."), status_code=503)
+    return {"status": "ok", "version": __version__, "database": "ok"}
 
 
 @router.get("/status", summary="Queue, workers, models and the LLM (Ollama)")
