@@ -106,7 +106,7 @@ def test_the_wheel_installs_into_a_fresh_venv_and_serves(tmp_path: Path) -> None
                                    run_dir / "data"], cwd=run_dir, env=user_env(), stdout=log, stderr=subprocess.STDOUT)
     try:
         health = wait_for_health(f"http://127.0.0.1:{port}", server, tmp_path / "serve.log")
-        assert health == {"status": "ok", "version": __version__}
+        assert health["status"] == "ok" and health["version"] == __version__, health
         # the web UI: refused without the sign-in token, served with the address serve wrote down
         assert httpx.get(f"http://127.0.0.1:{port}/", timeout=30).status_code == 401
         token = json.loads((run_dir / "data" / "server.json").read_text())["ui_token"]

@@ -31,6 +31,7 @@ from tests.ui.harness import (
 pytestmark = pytest.mark.browser
 
 SUPPORT = "Support calls"
+CHATS = "Chat transcripts"
 
 
 def expect(target: Any) -> Any:
@@ -300,11 +301,12 @@ def test_bulk_review_group_change(page: Any, ui_server: UiServer) -> None:
 
 def test_analytics_plots_render_with_the_written_analysis(page: Any, ui_server: UiServer) -> None:
     with api_client(ui_server) as api:
-        configuration_id = ensure_configuration(api, SUPPORT, SUPPORT_FIELDS, summary=True)
+        # its own configuration: other tests add recordings (with durations) to the shared "Support calls"
+        configuration_id = ensure_configuration(api, CHATS, SUPPORT_FIELDS, summary=True)
         ingest_transcript(api, configuration_id, "Analytics sample")
     open_ui(page, ui_server)
     go_to(page, "analytics")
-    choose(page, "hl-analytics-config", SUPPORT)
+    choose(page, "hl-analytics-config", CHATS)
     expect(page.locator("#hl-kpis")).to_contain_text("Conversations")
     for plot in ("#hl-plot-volume", "#hl-plot-languages", "#hl-plot-field"):
         # Vega draws the bars as SVG paths or on a canvas; either way, something is drawn.
