@@ -133,6 +133,8 @@ class ConversationResult:
     warnings: list[str] = field(default_factory=list)
     # Per segment, its words as {"start", "end", "word", "probability"} dicts (audio only).
     words: list[list[dict[str, Any]]] | None = None
+    # SPEAKER_00 -> the channel index its speech was transcribed from (recordings transcribed per channel).
+    speaker_channels: dict[str, int] = field(default_factory=dict)
 
     @property
     def num_speakers(self) -> int:
