@@ -35,7 +35,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from heard_local.adapters.audio_decode import decode_audio
 from heard_local.adapters.voiceprint_encoder import VoiceprintEncoder
-from heard_local.pipeline.voiceprints import MATCH_MARGIN, MATCH_THRESHOLD, MIN_SPEECH_SECONDS, Span, Voiceprint, solo_speech, voiceprint
+from heard_local.domain.voice import Voiceprint
+from heard_local.pipeline.voiceprints import (
+    MATCH_MARGIN,
+    MATCH_THRESHOLD,
+    MIN_SPEECH_SECONDS,
+    Span,
+    solo_speech,
+    voiceprint,
+)
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 AMI = DATA / "pyannote-audio" / "tests-data"

@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from heard_local.domain.voice import Voiceprint
 from heard_local.pipeline.protocols import ConversationResult, Waveform
 
 # Enough speech for a stable vector (the encoder averages 1.6 s windows); more only costs time.
@@ -35,12 +36,6 @@ Span = tuple[float, float]
 
 class SpeechEmbedder(Protocol):
     def embed_speech(self, samples: np.ndarray) -> np.ndarray | None: ...
-
-
-@dataclass(frozen=True)
-class Voiceprint:
-    vector: np.ndarray  # L2-normalised, so a dot product is the cosine similarity
-    speech_seconds: float  # how much of the speaker's solo speech went into it
 
 
 def merged(spans: Iterable[Span], gap: float = 0.0) -> list[Span]:
@@ -72,7 +67,8 @@ def subtract(spans: list[Span], cuts: list[Span]) -> list[Span]:
     return out
 
 
-def solo_speech(spans_by_speaker: Mapping[str, Iterable[Span]], gap: float = _JOIN_GAP_SECONDS) -> dict[str, list[Span]]:
+def solo_speech(spans_by_speaker: Mapping[str, Iterable[Span]],
+                gap: float = _JOIN_GAP_SECONDS) -> dict[str, list[Span]]:
     """Each speaker's speech with the time any other speaker talks removed."""
     own = {speaker: merged(spans, gap) for speaker, spans in spans_by_speaker.items()}
     solo: dict[str, list[Span]] = {}
@@ -119,7 +115,9 @@ def voiceprint(samples: np.ndarray, spans: list[Span], sample_rate: int, encoder
     if seconds < MIN_SPEECH_SECONDS:
         return None
     vector = encoder.embed_speech(speech)
-    return None if vector is None else Voiceprint(vector=np.asarray(vector, np.float32), speech_seconds=round(seconds, 2))
+    if vector is None:
+        return None
+    return Voiceprint(vector=np.asarray(vector, np.float32), speech_seconds=round(seconds, 2))
 
 
 def conversation_voiceprints(waveform: Waveform, result: ConversationResult,
@@ -133,3 +131,38 @@ def conversation_voiceprints(waveform: Waveform, result: ConversationResult,
         if found is not None:
             prints[speaker] = found
     return prints
+
+
+@dataclass(frozen=True)
+class VoiceMatch:
+    voice_id: str
+    similarity: float
+
+
+def match_speakers(prints: Mapping[str, np.ndarray], profiles: Mapping[str, np.ndarray], *,
+                   threshold: float = MATCH_THRESHOLD, margin: float = MATCH_MARGIN) -> dict[str, VoiceMatch]:
+    """The profile each speaker's voice is, where that is clear.
+
+    A speaker gets a profile when their similarity reaches ``threshold`` and beats their next-best profile
+    by ``margin``; a profile goes to one speaker of a conversation at most, and to none when a second
+    speaker comes within ``margin`` of it too (two voices too alike to tell which one is that person).
+    """
+    if not prints or not profiles:
+        return {}
+    speakers, voice_ids = list(prints), list(profiles)
+    scores = np.stack([prints[s] for s in speakers]) @ np.stack([profiles[v] for v in voice_ids]).T
+    claims: dict[int, list[int]] = {}
+    for row in range(len(speakers)):
+        order = np.argsort(scores[row])[::-1]
+        best = float(scores[row, order[0]])
+        second = float(scores[row, order[1]]) if len(order) > 1 else -1.0
+        if best >= threshold and best - second >= margin:
+            claims.setdefault(int(order[0]), []).append(row)
+    matches: dict[str, VoiceMatch] = {}
+    for column, rows in claims.items():
+        ranked = np.sort(scores[:, column])[::-1]
+        winner = max(rows, key=lambda r: scores[r, column])
+        if len(ranked) > 1 and ranked[1] >= threshold and ranked[0] - ranked[1] < margin:
+            continue
+        matches[speakers[winner]] = VoiceMatch(voice_ids[column], round(float(scores[winner, column]), 4))
+    return matches
