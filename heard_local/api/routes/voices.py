@@ -15,7 +15,8 @@ from heard_local.domain.voice import VoiceEnrolment
 router = APIRouter(tags=["voices"], responses=errors(404))
 
 
-@router.post("/voices", summary="Remember a speaker's voice under a name", status_code=201)
+@router.post("/voices", summary="Remember a speaker's voice under a name", status_code=201,
+             responses={200: {"description": "The voice was added to the existing profile of that name"}})
 def remember_voice(body: VoiceEnrolment, engine: EngineDep, _caller: CallerDep, response: Response) -> dict[str, Any]:
     profile, created = engine.voices.remember(body)
     if not created:
