@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from heard_local.domain import (
     Configuration,
     Evidence,
-    FieldValue,
     Fields,
+    FieldValue,
     IngestMetadata,
     JobKind,
     LlmStatus,

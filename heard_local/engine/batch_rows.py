@@ -90,7 +90,7 @@ class ExportShapedRows:
                 media_path=None, content_sha256=recording.content_sha256,
                 recorded_at=metadata.recorded_at if metadata else None)])
             save(cur, transcription_id)
-            tables = {name: cur.execute(EXPORT_TABLES[name]).to_arrow_table() for name in BATCH_TABLES}
+            tables = {name: cur.sql(EXPORT_TABLES[name]).to_arrow_table() for name in BATCH_TABLES}
             self._store.transcriptions.delete(cur, transcription_id)  # the next recording starts empty
         tables["transcriptions"] = self._with_batch_columns(tables["transcriptions"], recording)
         return tables

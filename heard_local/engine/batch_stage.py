@@ -30,6 +30,7 @@ from heard_local.engine.engine import media_memory_limit
 from heard_local.engine.models import ModelManager
 from heard_local.engine.runner import describe_error
 from heard_local.errors import LlmUnavailableError
+from heard_local.pipeline.audio_format import detect_audio_format
 from heard_local.pipeline.enrich import EnrichmentResult, enrich, wants_llm
 from heard_local.pipeline.progress import null_hook
 from heard_local.pipeline.protocols import AudioDecoder, ConversationResult, LlmContext
@@ -75,6 +76,7 @@ class RecordingProcessor:
         """The recording's rows (COMPLETED or FAILED) and its audio seconds (None when it failed)."""
         try:
             metadata = parse(IngestMetadata, recording.metadata, prefix="metadata")
+            detect_audio_format(Path(recording.path))  # what ingest checks first: anything else is a 415
             conversation = run_audio_stage(path=Path(recording.path), configuration=self.configuration,
                                            metadata=metadata, models=self.models, settings=self.settings,
                                            hook=null_hook, decoder=self.decoder)
