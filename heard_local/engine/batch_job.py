@@ -147,8 +147,9 @@ def _process(todo: list[Recording], store: BatchOutput, settings: Settings, conf
     results = dataset.map_batches(
         RecordingProcessor, fn_constructor_kwargs={"settings": settings, "configuration": configuration,
                                                    "decoder": options.decoder},
-        batch_size=per_block, compute=ray.data.ActorPoolStrategy(size=options.num_workers), num_cpus=options.cpus_per_worker,
-        num_gpus=options.gpus_per_worker or None, max_restarts=-1, max_task_retries=options.task_retries)
+        batch_size=per_block, compute=ray.data.ActorPoolStrategy(size=options.num_workers),
+        num_cpus=options.cpus_per_worker, num_gpus=options.gpus_per_worker or None,
+        max_restarts=-1, max_task_retries=options.task_retries)
     written: set[str] = set()
     for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
         tables = _block_tables(batch)

@@ -46,6 +46,13 @@ def _metadata(recording: Recording) -> tuple[IngestMetadata | None, dict[str, An
     return metadata, metadata.stored()
 
 
+def _utc_named_utc(table: pa.Table) -> pa.Table:
+    """Timestamps labelled "UTC", as DuckDB's own Parquet writer labels the snapshot's (Arrow says "Etc/UTC")."""
+    schema = pa.schema([f.with_type(pa.timestamp(f.type.unit, tz="UTC"))
+                        if pa.types.is_timestamp(f.type) and f.type.tz else f for f in table.schema])
+    return table.cast(schema)
+
+
 class ExportShapedRows:
     """Turns outcomes into the three tables; one per worker (its in-memory database is reused)."""
 
@@ -92,6 +99,7 @@ class ExportShapedRows:
             save(cur, transcription_id)
             tables = {name: cur.sql(EXPORT_TABLES[name]).to_arrow_table() for name in BATCH_TABLES}
             self._store.transcriptions.delete(cur, transcription_id)  # the next recording starts empty
+        tables = {name: _utc_named_utc(table) for name, table in tables.items()}
         tables["transcriptions"] = self._with_batch_columns(tables["transcriptions"], recording)
         return tables
 
