@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -137,19 +138,16 @@ def _process(todo: list[Recording], store: BatchOutput, settings: Settings, conf
              on_progress: Callable[[BatchProgress], None] | None) -> set[str]:
     import ray.data
 
-    from heard_local.engine.batch_stage import RecordingProcessor
-
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # the CLI draws its own
     context.max_errored_blocks = -1  # a block whose worker died on every attempt: its rows become FAILED below
     per_block = _rows_per_block(len(todo), options.num_workers)
     dataset = ray.data.from_items([r.as_row() for r in todo], override_num_blocks=math.ceil(len(todo) / per_block))
-    results = dataset.map_batches(
-        RecordingProcessor, fn_constructor_kwargs={"settings": settings, "configuration": configuration,
-                                                   "decoder": options.decoder},
-        batch_size=per_block, compute=ray.data.ActorPoolStrategy(size=options.num_workers),
-        num_cpus=options.cpus_per_worker, num_gpus=options.gpus_per_worker or None,
-        max_restarts=-1, max_task_retries=options.task_retries)
+    with warnings.catch_warnings():
+        # Ray 2.60 deprecates passing remote args this way but has no other place yet for the retry bound
+        # (its default, retrying forever, would never finish a job with a recording that kills its worker).
+        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+        results = _map(dataset, settings, configuration, options, per_block)
     written: set[str] = set()
     for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
         tables = _block_tables(batch)
@@ -173,8 +171,8 @@ def _fail_the_lost(todo: list[Recording], written: set[str], store: BatchOutput,
         return
     rows = ExportShapedRows(configuration)
     try:
-        message = (f"The batch worker processing this recording died on each of its {attempts} attempts "
-                   "(out of memory, or a crash); it was not processed.")
+        message = (f"The batch worker processing this recording died on every attempt ({attempts}): out of "
+                   "memory, or a crash. It was not processed; check the file, then run it again.")
         per_recording = [rows.failed(r, message, InternalError.code) for r in lost]
     finally:
         rows.close()
@@ -183,3 +181,20 @@ def _fail_the_lost(todo: list[Recording], written: set[str], store: BatchOutput,
     report.failed += len(lost)
     log.error("%d recording(s) were lost with their workers and are FAILED rows: %s", len(lost),
               ", ".join(r.path for r in lost))
+
+
+def _map(dataset: Any, settings: Settings, configuration: Configuration, options: BatchOptions,
+         per_block: int) -> Any:
+    import ray.data
+
+    from heard_local.engine.batch_stage import RecordingProcessor
+
+    return dataset.map_batches(
+        RecordingProcessor, fn_constructor_kwargs={"settings": settings, "configuration": configuration,
+                                                   "decoder": options.decoder},
+        # One block per worker at a time: a worker that dies takes only the block it was running with it,
+        # not the ones queued behind it (they would share its retry count).
+        batch_size=per_block, compute=ray.data.ActorPoolStrategy(size=options.num_workers,
+                                                                  max_tasks_in_flight_per_actor=1),
+        num_cpus=options.cpus_per_worker, num_gpus=options.gpus_per_worker or None,
+        max_restarts=-1, max_task_retries=options.task_retries)

@@ -192,3 +192,20 @@ def test_import_brings_them_into_list_and_the_api(output: Path, root: Path,
         assert detail.details is not None
         assert "ask not what your country" in " ".join(s.text for s in detail.details.conversation.segments)
         assert engine.media_path(jfk["transcription_id"]) is not None  # playable: the file came along
+
+
+def test_a_recording_whose_worker_dies_on_every_attempt_is_a_failed_row(cluster: None, model_env: dict[str, str],
+                                                                        root: Path) -> None:
+    flag = root / "died-on-empty"
+    recordings = [shared_data_path("pyannote-audio", "tests-data", "empty.wav"),
+                  shared_data_path("faster-whisper", "jfk.flac")]
+    store = Store(":memory:")
+    report = run_batch(recordings, root / "lost-out", settings=Settings(),
+                       configuration=store.configurations.ensure_default(),
+                       options=BatchOptions(num_workers=1, task_retries=0,  # its one attempt kills the worker
+                                            decoder=DieOnceDecoder("empty.wav", flag)))
+    rows = {r["name"]: r for r in transcriptions(root / "lost-out")}
+    assert rows["jfk.flac"]["status"] == "COMPLETED"  # the restarted worker went on with the rest
+    assert rows["empty.wav"]["status"] == "FAILED" and rows["empty.wav"]["error_code"] == "INTERNAL_ERROR"
+    assert "died on every attempt (1)" in rows["empty.wav"]["error_message"]
+    assert (report.completed, report.failed) == (1, 1)
