@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from heard_local import __version__
+from heard_local.cli.batch import add_batch_commands
 from heard_local.cli.export import add_export_command
 from heard_local.cli.session import open_client, settings_from_args
 from heard_local.config import Settings
@@ -321,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(func=cmd_status)
 
     add_export_command(sub, add_location=_add_location)
+    add_batch_commands(sub, add_location=_add_location)
     return parser
 
 
