@@ -50,8 +50,10 @@ def agent_channel(metadata: IngestMetadata) -> int | None:
 
 
 def run_audio_stage(*, path: Path, configuration: Configuration, metadata: IngestMetadata, models: ModelManager,
-                    settings: Settings, hook: ProgressHook, decoder: AudioDecoder | None = None) -> ConversationResult:
-    """Decode first (a corrupt file fails before any model is loaded), then transcribe and diarize."""
+                    settings: Settings, hook: ProgressHook, decoder: AudioDecoder | None = None,
+                    voiceprints: bool = True) -> ConversationResult:
+    """Decode first (a corrupt file fails before any model is loaded), then transcribe and diarize; then
+    (unless ``voiceprints`` is False: a batch keeps no voices) each speaker's voiceprint."""
     from heard_local.adapters.audio_decode import PyAvDecoder
     from heard_local.adapters.channels import ChannelLayoutAnalyser
 
@@ -75,7 +77,8 @@ def run_audio_stage(*, path: Path, configuration: Configuration, metadata: Inges
     finally:
         models.diarizer.release()
         models.transcriber.release()
-    result.voiceprints = speaker_voiceprints(waveform, result, hook)
+    if voiceprints:
+        result.voiceprints = speaker_voiceprints(waveform, result, hook)
     return result
 
 
