@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from heard_local.domain import SpeakerInfo
 from heard_local.domain.voice import VoiceAppearance, VoiceEnrolment, Voiceprint, VoiceProfile
-from heard_local.errors import NotFoundError, ValidationError
+from heard_local.errors import ValidationError
 from heard_local.pipeline.voiceprints import MATCH_THRESHOLD, MIN_SPEECH_SECONDS, match_speakers
 from heard_local.store import Store
 
@@ -86,6 +86,4 @@ class VoiceProfiles:
 
     def appearances(self, voice_id: str) -> list[VoiceAppearance]:
         """Every conversation where this voice speaks (also those before it was remembered)."""
-        if not voice_id:
-            raise NotFoundError("Voice not found", field="voice_id")
         return self.store.voices.appearances(voice_id, MATCH_THRESHOLD)
