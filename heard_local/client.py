@@ -161,6 +161,20 @@ class HeardClient:
         return self._object("POST", f"/transcriptions/{transcription_id}/speakers",
                             json={"speaker": speaker, "name": name})
 
+    def remember_voice(self, transcription_id: str, speaker: str, name: str,
+                       role: str | None = None) -> dict[str, Any]:
+        return self._object("POST", "/voices", json={"transcription_id": transcription_id, "speaker": speaker,
+                                                      "name": name, "role": role})
+
+    def voices(self) -> dict[str, Any]:
+        return self._object("GET", "/voices")
+
+    def delete_voice(self, voice_id: str) -> dict[str, Any]:
+        return self._object("DELETE", f"/voices/{voice_id}")
+
+    def voice_transcriptions(self, voice_id: str) -> dict[str, Any]:
+        return self._object("GET", f"/voices/{voice_id}/transcriptions")
+
     def reprocess(self, transcription_id: str) -> dict[str, Any]:
         return self._object("POST", f"/transcriptions/{transcription_id}/reprocess")
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from heard_local.domain import TranscriptionGroup, TranscriptionStatus
+from heard_local.domain.voice import VoiceEnrolment
 from heard_local.engine import Engine
 from heard_local.exports.fields_csv import to_csv
 from heard_local.store import TranscriptionFilter
@@ -75,6 +76,24 @@ class LocalClient:
 
     def rename_speaker(self, transcription_id: str, speaker: str, name: str | None) -> dict[str, Any]:
         return self.engine.rename_speaker(transcription_id, speaker, name).to_api()
+
+    def remember_voice(self, transcription_id: str, speaker: str, name: str,
+                       role: str | None = None) -> dict[str, Any]:
+        enrolment = VoiceEnrolment(transcription_id=transcription_id, speaker=speaker, name=name, role=role)
+        return self.engine.voices.remember(enrolment)[0].model_dump(mode="json")
+
+    def voices(self) -> dict[str, Any]:
+        voices = self.engine.voices.profiles()
+        return {"voices": [v.model_dump(mode="json") for v in voices], "total": len(voices)}
+
+    def delete_voice(self, voice_id: str) -> dict[str, Any]:
+        self.engine.voices.forget(voice_id)
+        return {"voice_id": voice_id, "deleted": True}
+
+    def voice_transcriptions(self, voice_id: str) -> dict[str, Any]:
+        profile, found = self.engine.voices.get(voice_id), self.engine.voices.appearances(voice_id)
+        return {"voice": profile.model_dump(mode="json"),
+                "transcriptions": [a.model_dump(mode="json") for a in found], "total": len(found)}
 
     def completed_transcription_ids(self) -> list[str]:
         ids: list[str] = []

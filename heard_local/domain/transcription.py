@@ -71,10 +71,13 @@ class Fields(BaseModel):
 
 
 class SpeakerInfo(BaseModel):
-    """What is known about a speaker id: a role from the transcript ("Agent") and a user-given name."""
+    """What is known about a speaker id: a role from the transcript ("Agent") and a user-given name; when
+    the voice was recognised as a voice profile's, that profile and how similar the voices are."""
 
     role: str | None = None
     name: str | None = None
+    voice_id: str | None = None
+    similarity: float | None = None
 
 
 class LlmStatus(StrEnum):

@@ -79,7 +79,7 @@ class RecordingProcessor:
             detect_audio_format(Path(recording.path))  # what ingest checks first: anything else is a 415
             conversation = run_audio_stage(path=Path(recording.path), configuration=self.configuration,
                                            metadata=metadata, models=self.models, settings=self.settings,
-                                           hook=null_hook, decoder=self.decoder)
+                                           hook=null_hook, decoder=self.decoder, voiceprints=False)
             enrichment = self._enrich(conversation, metadata)
         except Exception as error:  # a recording that fails is a FAILED row, never a lost one
             message, code, _status = describe_error(error)

@@ -120,6 +120,7 @@ class Engine:
                                   max_channels=settings.max_channels, memory_limit=media_memory_limit(settings),
                                   helpers=settings.heavy_workers + 1)
         self.runner = JobRunner(store, settings, self.models, self.retry, decoder=self.media)
+        self.voices = self.runner.voices  # voice profiles (engine/voices.py): remember, list, forget
         self.workers: WorkerPool | None = None
         self._services: list[Service] = []
         self._job_done = threading.Condition()

@@ -15,6 +15,7 @@ from heard_local.domain.metadata import IngestMetadata
 from heard_local.engine.models import ModelManager
 from heard_local.engine.progress import JobProgressRecorder
 from heard_local.engine.retry import RetryStrategy
+from heard_local.engine.voices import VoiceProfiles
 from heard_local.errors import HeardError, InternalError, LlmUnavailableError
 from heard_local.pipeline.conversation import conversation_from_text
 from heard_local.pipeline.enrich import EnrichmentResult, enrich, wants_llm
@@ -43,6 +44,7 @@ class JobRunner:
         self.retry = retry
         # job id -> latest progress of the jobs running now (see JobProgressRecorder)
         self.live_progress: dict[str, Progress] = {}
+        self.voices = VoiceProfiles(store)
 
     def run(self, job: Job) -> None:
         recorder = JobProgressRecorder(self.store.jobs, job.job_id, self.live_progress)
@@ -62,6 +64,7 @@ class JobRunner:
                 speaker: SpeakerInfo(role=conversation.speaker_roles.get(speaker))
                 for speaker in dict.fromkeys(s.speaker for s in conversation.segments)
             }
+            speakers = self.voices.recognise(conversation.voiceprints, speakers)
 
             def save_conversation(cur: Any) -> None:
                 self.store.transcriptions.save_conversation(
@@ -69,6 +72,7 @@ class JobRunner:
                     duration=conversation.duration, speakers=speakers, warnings=conversation.warnings,
                     words=conversation.words,
                 )
+                self.store.voices.save_voiceprints(cur, job.transcription_id, conversation.voiceprints)
 
             llm = wants_llm(configuration)
             if llm:

@@ -136,7 +136,13 @@ def _conversation(waveform: Waveform, asr: list[AsrResult], guarded: list[GuardR
         speaker_roles=alignment.roles(diarization.roles),
         warnings=warnings,
         words=alignment.words,
+        speaker_channels=_speaker_channels(alignment, layout) if len(asr) > 1 else {},
     )
+
+
+def _speaker_channels(alignment: Alignment, layout: ChannelLayout | None) -> dict[str, int]:
+    labels = list(layout.labels) if layout is not None else []
+    return {speaker: labels.index(label) for speaker, label in alignment.labels.items() if label in labels}
 
 
 def transcribe_channels(waveform: Waveform, transcriber: Transcriber, options: TranscribeOptions,

@@ -17,6 +17,7 @@ from heard_local.pipeline.progress import ProgressHook
 
 if TYPE_CHECKING:
     from heard_local.domain import ExtractionField, Fields, Segment, Summary
+    from heard_local.domain.voice import Voiceprint
 
 SAMPLE_RATE = 16_000
 
@@ -133,6 +134,10 @@ class ConversationResult:
     warnings: list[str] = field(default_factory=list)
     # Per segment, its words as {"start", "end", "word", "probability"} dicts (audio only).
     words: list[list[dict[str, Any]]] | None = None
+    # SPEAKER_00 -> the channel index its speech was transcribed from (recordings transcribed per channel).
+    speaker_channels: dict[str, int] = field(default_factory=dict)
+    # SPEAKER_00 -> that speaker's voiceprint (audio only; biometric, stored apart, never exported).
+    voiceprints: dict[str, Voiceprint] = field(default_factory=dict)
 
     @property
     def num_speakers(self) -> int:

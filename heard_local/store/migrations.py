@@ -159,6 +159,31 @@ CREATE INDEX fields_transcription ON extracted_fields (transcription_id);
 CREATE INDEX jobs_dedup ON jobs (dedup_key);
 CREATE INDEX transcriptions_customer ON transcriptions (customer_id);
 """),
+    (2, "voiceprints and voice profiles", """
+-- Biometric data: never exported, never in a webhook; deleted with its transcription.
+CREATE TABLE speaker_voiceprints (
+    transcription_id VARCHAR NOT NULL,
+    speaker          VARCHAR NOT NULL,
+    embedding        FLOAT[256] NOT NULL,         -- L2-normalised speaker-encoder vector
+    speech_seconds   DOUBLE NOT NULL,
+    created_at       TIMESTAMP NOT NULL
+);
+
+CREATE TABLE voice_profiles (
+    voice_id                VARCHAR PRIMARY KEY,
+    name                    VARCHAR NOT NULL,
+    role                    VARCHAR,
+    embedding               FLOAT[256] NOT NULL,  -- the mean of the voiceprints remembered under the name
+    samples                 INTEGER NOT NULL,
+    speech_seconds          DOUBLE NOT NULL,
+    source_transcription_id VARCHAR,
+    source_speaker          VARCHAR,
+    created_at              TIMESTAMP NOT NULL,
+    updated_at              TIMESTAMP
+);
+
+CREATE INDEX voiceprints_transcription ON speaker_voiceprints (transcription_id);
+"""),
 ]
 
 

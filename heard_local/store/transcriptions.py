@@ -27,6 +27,7 @@ from heard_local.domain.clock import from_db, to_db, utcnow
 from heard_local.errors import HTTP_STATUS_BY_CODE, NotFoundError, ValidationError
 from heard_local.store.database import Database
 from heard_local.store.rows import dumps, insert_rows, loads
+from heard_local.store.voices import VoiceRepo
 
 _SELECT = """
 SELECT t.transcription_id, t.status, t.configuration_id, c.tag, t.name, t."group", t.duration,
@@ -188,6 +189,7 @@ class TranscriptionRepo:
         for table in ("segments", "extracted_fields", "jobs", "webhook_outbox"):
             cur.execute(f"DELETE FROM {table} WHERE transcription_id = ?", [transcription_id])
         cur.execute("DELETE FROM transcriptions WHERE transcription_id = ?", [transcription_id])
+        VoiceRepo(self.db).forget_source(cur, transcription_id)  # voiceprints are deleted with it
         return row[0]
 
     # --- reads ------------------------------------------------------------------------------------

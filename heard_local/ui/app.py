@@ -24,13 +24,23 @@ from heard_local.ui.context import (
     TAB_SETTINGS,
     TAB_TRANSCRIPT,
     TAB_TRANSCRIPTIONS,
+    TAB_VOICES,
     UiContext,
 )
 from heard_local.ui.errors import friendly
 from heard_local.ui.format import badge, esc
 from heard_local.ui.routes import install_routes
 from heard_local.ui.security import LocalOriginGuard, blocked_paths, private_upload_dir
-from heard_local.ui.tabs import analytics, configurations, customers, ingest, settings, transcript_view, transcriptions
+from heard_local.ui.tabs import (
+    analytics,
+    configurations,
+    customers,
+    ingest,
+    settings,
+    transcript_view,
+    transcriptions,
+    voices,
+)
 from heard_local.ui.widgets import html
 
 log = logging.getLogger(__name__)
@@ -84,6 +94,8 @@ def build_ui(engine: Engine) -> gr.Blocks:
                 analytics.build(ctx, tab)
             with gr.Tab("Customers", id=TAB_CUSTOMERS, elem_id="hl-tab-customers") as tab:
                 link_customers = customers.build(ctx, tab)
+            with gr.Tab("Voices", id=TAB_VOICES, elem_id="hl-tab-voices") as tab:
+                voices.build(ctx, tab)
             with gr.Tab("Settings", id=TAB_SETTINGS, elem_id="hl-tab-settings") as tab:
                 settings.build(ctx, tab)
         _wire(ctx, demo, header, show_transcript, link_customers)

@@ -18,6 +18,7 @@ TAB_CONFIGURATIONS = "configurations"
 TAB_ANALYTICS = "analytics"
 TAB_CUSTOMERS = "customers"
 TAB_SETTINGS = "settings"
+TAB_VOICES = "voices"
 
 
 @dataclass

@@ -23,7 +23,7 @@ STEP_TO_STAGE = {
     "decode": "decode", "load": "decode", "resample": "decode", "channels": "decode",
     "load_models": "transcribe", "vad": "transcribe", "language": "transcribe", "transcribe": "transcribe",
     "asr": "transcribe", "download": "decode",
-    "diarize": "diarize", "align": "diarize",
+    "diarize": "diarize", "align": "diarize", "voiceprints": "diarize",
     "parse": "parse",
     "extract": "extract", "chunk": "extract",
     "summarize": "summarize", "summary": "summarize", "map": "summarize", "reduce": "summarize",

@@ -217,7 +217,11 @@ def render_speakers(transcription: Transcription) -> str:
         count, seconds = stats.get(speaker, (0, 0.0))
         share = f" · {seconds / total:.0%} of talk time" if total else ""
         segments = f"{count} segment{'s' if count != 1 else ''}"
-        sub = " · ".join(x for x in (speaker if label != speaker else None, role) if x)
+        recognised = None
+        if info and info.voice_id:  # similarity 1: the conversation the voice was remembered from
+            recognised = (f"recognised voice {info.similarity:.0%}" if info.similarity and info.similarity < 1
+                          else "voice remembered")
+        sub = " · ".join(x for x in (speaker if label != speaker else None, role, recognised) if x)
         rows.append(
             f'<div class="hl-speaker-row hl-spk-{colors[speaker]}">'
             f'<span class="hl-swatch"></span><div><div class="hl-speaker-name">{esc(label)}</div>'

@@ -18,6 +18,7 @@ from heard_local.ui.errors import friendly, quiet
 from heard_local.ui.format import GROUP_LABELS, alert, empty_state
 from heard_local.ui.jobs_html import job_card, render_job, stages_for
 from heard_local.ui.tabs.ingest import job_title
+from heard_local.ui.tabs.voices import remember_voice
 from heard_local.ui.transcript_html import (
     display_name,
     render_conversation,
@@ -168,6 +169,7 @@ def build(ctx: UiContext) -> Callable[[Any], Any]:
                     speaker = gr.Dropdown(label="Rename a speaker", choices=[], elem_id="hl-speaker-pick")
                     speaker_name = gr.Textbox(label="New name", placeholder="e.g. Sarah (agent)",
                                               elem_id="hl-speaker-name", submit_btn="Save")
+                    remember = gr.Button("Remember this voice", size="sm", elem_id="hl-remember-voice")
                 summary = html(elem_id="hl-summary")
                 fields = html(elem_id="hl-fields", js_on_load=scripts.EVIDENCE_LINKS)
     watch = gr.State("")
@@ -199,6 +201,17 @@ def build(ctx: UiContext) -> Callable[[Any], Any]:
 
     speaker_name.submit(rename_speaker, inputs=[ctx.current_id, speaker, speaker_name],
                         outputs=[*outputs, speaker_name], api_visibility="private")
+
+    @friendly
+    def remember_speaker_voice(transcription_id: str, speaker_id: str | None, new_name: str) -> tuple[Any, ...]:
+        gr.Info(remember_voice(engine, transcription_id, speaker_id, new_name), duration=5)
+        parts = render_view(engine, transcription_id)
+        parts.speaker = gr.Dropdown(choices=speaker_choices(engine.get_transcription(transcription_id)),
+                                    value=speaker_id)
+        return (*parts.as_tuple(), "")
+
+    remember.click(remember_speaker_voice, inputs=[ctx.current_id, speaker, speaker_name],
+                   outputs=[*outputs, speaker_name], api_visibility="private")
 
     @friendly
     def rename(transcription_id: str, new_name: str) -> tuple[Any, ...]:
