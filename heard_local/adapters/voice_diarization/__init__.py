@@ -1,0 +1,183 @@
+"""The built-in diarizer: tells speakers apart with no token and no download.
+
+Silero speech regions (the VAD model faster-whisper ships), dense voice embeddings from resemblyzer's
+trained encoder (the same space voice profiles use), spectral clustering with the number of speakers
+found from the eigenvalues (or given), then frame-level resegmentation with a Viterbi smoother and a
+second speaker where two voices are both present. Measured against the RTTMs in ../shared/data by
+``python -m benchmarks quality``; pyannote's community-1, when it can be loaded, is better on overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from heard_local.adapters.voice_diarization.clustering import (
+    SpeakerCount,
+    agglomerative_labels,
+    centroids,
+    merge_alike,
+    spectral_labels,
+)
+from heard_local.adapters.voice_diarization.regions import speech_mask, speech_probability
+from heard_local.adapters.voice_diarization.resegmentation import (
+    assign_frames,
+    fill_uncovered,
+    frame_scores,
+    overlapping,
+    pure_windows,
+    runs_of,
+)
+from heard_local.adapters.voice_diarization.windows import Windows, embed_windows
+from heard_local.adapters.voice_encoder import SAMPLE_RATE, VoiceEncoder, shared_encoder
+from heard_local.pipeline.progress import ProgressHook
+from heard_local.pipeline.protocols import DiarizationResult, DiarizeOptions, SpeakerTurn, Waveform
+
+log = logging.getLogger(__name__)
+
+TARGET_DBFS = -30.0  # the level the encoder was trained at
+
+
+@dataclass(frozen=True)
+class VoiceParams:
+    """Tuned on the AMI debug.train excerpts and sample.wav (benchmarks/tune_voice_diarization.py)."""
+
+    frame_seconds: float = 0.02
+    # speech regions
+    onset: float = 0.5
+    offset: float = 0.35
+    min_speech: float = 0.25
+    min_silence: float = 0.3
+    # windows
+    window_seconds: float = 1.5
+    step_seconds: float = 0.25
+    shortest_window: float = 0.5
+    # clustering
+    method: str = "spectral"  # or "agglomerative"
+    keep_fraction: float = 0.3
+    ahc_threshold: float = 0.35
+    merge_threshold: float = 0.85
+    smallest_speaker: float = 1.0
+    max_speakers: int = 8
+    # resegmentation
+    sharpness: float = 30.0
+    switch_cost: float = 2.0
+    min_turn: float = 0.3
+    refine_rounds: int = 1
+    purity: float = 0.9
+    # overlap
+    overlap: bool = True
+    overlap_floor: float = 0.6
+    overlap_margin: float = 0.03
+    min_overlap: float = 0.2
+
+
+@dataclass
+class Analysis:
+    """What does not depend on the clustering: speech frames and window embeddings."""
+
+    duration: float
+    speech: np.ndarray  # [frames] bool
+    windows: Windows
+
+
+def analyse(samples: np.ndarray, params: VoiceParams, encoder: VoiceEncoder) -> Analysis:
+    samples = np.asarray(samples, dtype=np.float32)
+    probability = speech_probability(samples, params.frame_seconds)
+    speech = speech_mask(probability, params.frame_seconds, onset=params.onset, offset=params.offset,
+                         min_speech=params.min_speech, min_silence=params.min_silence)
+    windows = embed_windows(encoder, level(samples, speech, params.frame_seconds), speech, params.frame_seconds,
+                            length=params.window_seconds, step=params.step_seconds,
+                            shortest=params.shortest_window)
+    return Analysis(samples.size / SAMPLE_RATE, speech, windows)
+
+
+def level(samples: np.ndarray, speech: np.ndarray, frame_seconds: float) -> np.ndarray:
+    """``samples`` scaled so their speech is at the encoder's training level (its input is a linear mel
+    spectrogram, so loudness changes the input)."""
+    per_frame = int(round(frame_seconds * SAMPLE_RATE))
+    voiced = np.repeat(speech, per_frame)[: samples.size]
+    spoken = samples[: voiced.size][voiced]
+    if spoken.size == 0:
+        return samples
+    rms = float(np.sqrt(np.mean(spoken.astype(np.float64) ** 2)))
+    if rms <= 1e-6:
+        return samples
+    return (samples * (10 ** (TARGET_DBFS / 20) / rms)).astype(np.float32)
+
+
+def speaker_frames(analysis: Analysis, count: SpeakerCount, params: VoiceParams) -> tuple[np.ndarray, np.ndarray]:
+    """([frames] main speaker, [frames] overlapping second speaker), -1 where none."""
+    frames = analysis.speech.size
+    windows = analysis.windows
+    none = np.full(frames, -1, int)
+    if len(windows) == 0:
+        return np.where(analysis.speech, 0, -1), none
+    count = SpeakerCount(count.exact, count.least, min(count.most, params.max_speakers))
+    if params.method == "agglomerative":
+        labels = agglomerative_labels(windows.embeddings, count, params.ahc_threshold)
+    else:
+        labels = spectral_labels(windows.embeddings, count, params.keep_fraction)
+    durations = np.minimum(windows.ends - windows.starts, params.step_seconds)
+    labels = merge_alike(windows.embeddings, labels, count, params.merge_threshold, durations,
+                         params.smallest_speaker)
+    centre = centroids(windows.embeddings, labels)
+    shortest = max(1, int(round(params.min_turn / params.frame_seconds)))
+    main = none
+    scores = np.zeros((frames, centre.shape[0]))
+    for round_ in range(params.refine_rounds + 1):
+        scores = fill_uncovered(frame_scores(windows, centre, frames, params.frame_seconds))
+        main = assign_frames(scores, analysis.speech, sharpness=params.sharpness, switch_cost=params.switch_cost,
+                             shortest=shortest)
+        if round_ == params.refine_rounds:
+            break
+        chosen, owners = pure_windows(windows, main, params.frame_seconds, params.purity)
+        if chosen.size == 0 or np.unique(owners).size < centre.shape[0]:
+            break  # a speaker lost every pure window: keep the clustering's centroids
+        centre = centroids(windows.embeddings[chosen], owners)
+    if not params.overlap or centre.shape[0] < 2:
+        return main, none
+    second = overlapping(scores, main, floor=params.overlap_floor, margin=params.overlap_margin,
+                         shortest=max(1, int(round(params.min_overlap / params.frame_seconds))))
+    return main, second
+
+
+def turns_from_frames(main: np.ndarray, second: np.ndarray, frame_seconds: float) -> list[SpeakerTurn]:
+    turns: list[SpeakerTurn] = []
+    for track in (main, second):
+        for start, end, label in runs_of(track):
+            if label >= 0:
+                turns.append(SpeakerTurn(round(start * frame_seconds, 3), round(end * frame_seconds, 3),
+                                         f"VOICE_{label:02d}"))
+    return sorted(turns, key=lambda t: (t.start, t.end, t.speaker))
+
+
+def speaker_count(options: DiarizeOptions) -> SpeakerCount:
+    if options.num_speakers:
+        return SpeakerCount(exact=options.num_speakers)
+    return SpeakerCount(least=options.min_speakers or 1, most=options.max_speakers or VoiceParams.max_speakers)
+
+
+class VoiceDiarizer:
+    """:class:`heard_local.pipeline.protocols.Diarizer` on the built-in voice encoder; ``method="voice"``."""
+
+    method = "voice"
+
+    def __init__(self, params: VoiceParams | None = None, encoder: VoiceEncoder | None = None):
+        self.params = params or VoiceParams()
+        self._encoder = encoder
+
+    def diarize(self, waveform: Waveform, options: DiarizeOptions, hook: ProgressHook) -> DiarizationResult:
+        encoder = self._encoder or shared_encoder()
+        hook("embeddings", completed=0, total=1)
+        analysis = analyse(waveform.mono, self.params, encoder)
+        hook("embeddings", completed=1, total=1)
+        hook("clustering", completed=0, total=1)
+        main, second = speaker_frames(analysis, speaker_count(options), self.params)
+        hook("clustering", completed=1, total=1)
+        turns = turns_from_frames(main, second, self.params.frame_seconds)
+        log.info("voice diarizer: %d speakers, %d windows, %d turns", len({t.speaker for t in turns}),
+                 len(analysis.windows), len(turns))
+        return DiarizationResult(turns=turns, method=self.method)
