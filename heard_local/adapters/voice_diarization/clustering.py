@@ -57,6 +57,7 @@ def spectral_labels(embeddings: np.ndarray, count: SpeakerCount, keep_fraction: 
     if least == most:
         k = least
     else:
+        most = min(most, n - 1)
         gaps = values[1:most + 1] - values[:most]  # gap after the k-th smallest eigenvalue, k = 1..most
         candidates = np.arange(1, gaps.size + 1)
         allowed = candidates >= least

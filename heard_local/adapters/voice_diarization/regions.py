@@ -3,6 +3,8 @@ grid, turned into speech regions with hysteresis so a short dip inside a sentenc
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 SAMPLE_RATE = 16_000
@@ -37,11 +39,11 @@ def speech_mask(probability: np.ndarray, frame_seconds: float, *, onset: float, 
             speaking = True
         mask[index] = speaking
     regions = runs(mask)
-    gap = int(round(min_silence / frame_seconds))
-    for (_, end), (start, _) in zip(regions, regions[1:], strict=False):
+    gap = round(min_silence / frame_seconds)
+    for (_, end), (start, _) in itertools.pairwise(regions):
         if start - end < gap:
             mask[end:start] = True
-    shortest = int(round(min_speech / frame_seconds))
+    shortest = round(min_speech / frame_seconds)
     for start, end in runs(mask):
         if end - start < shortest:
             mask[start:end] = False

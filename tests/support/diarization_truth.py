@@ -1,4 +1,5 @@
-"""Real recordings with speaker ground truth, and the diarization error rate against it.
+"""Real recordings with speaker ground truth, and the diarization error rate against it (the voice
+diarizer's tests and benchmarks/quality_diarization.py).
 
 - ``pyannote-audio/sample.wav``: a two-person phone call, 30 s (sample.rttm);
 - the AMI meeting excerpts pyannote-audio tests on (tests-data/debug.{train,development,test}.*:
