@@ -17,9 +17,11 @@ from heard_local.pipeline.protocols import DiarizationResult, DiarizeOptions, Wa
 from tests.support import diarization_truth
 from tests.support.diarization_truth import Recording
 
-# Measured (see the module docstring) plus a margin; the targets of issue 14 are 0.15 and 0.30.
-SAMPLE_MAX_DER = 0.20
-AMI_MAX_MEAN_DER = 0.60
+# Measured (python -m benchmarks quality, December 2026): sample.wav 0.179 with 2/2 speakers; AMI
+# debug.test + debug.development mean 0.537, the count right on 1 of 4. Asserted with a margin over
+# those; the targets of issue 14 (0.15 and 0.30, 3 of 4) are not reached yet.
+SAMPLE_MAX_DER = 0.22
+AMI_MAX_MEAN_DER = 0.58
 AMI_MIN_RIGHT_COUNTS = 1
 
 
@@ -38,29 +40,33 @@ def diarize(diarizer: VoiceDiarizer, samples: np.ndarray, **options: int) -> Dia
                             null_hook)
 
 
-def scored(diarizer: VoiceDiarizer, recording: Recording, **options: int) -> tuple[float, int]:
+def scored(diarizer: VoiceDiarizer, recording: Recording, **options: int) -> tuple[float, int, float]:
+    """(DER, speakers found, DER of the same speech all given to one speaker)."""
     result = diarize(diarizer, recording.samples(), **options)
     assert result.method == "voice"
     hypothesis = [(t.start, t.end, t.speaker) for t in result.turns]
-    return diarization_truth.der(recording, hypothesis), len({t.speaker for t in result.turns})
+    one_voice = [(t.start, t.end, "one") for t in result.turns]
+    return (diarization_truth.der(recording, hypothesis), len({t.speaker for t in result.turns}),
+            diarization_truth.der(recording, one_voice))
 
 
 def test_the_phone_call_has_its_two_speakers(diarizer: VoiceDiarizer, truth: None) -> None:
-    error, found = scored(diarizer, diarization_truth.sample_call())
+    error, found, one_voice = scored(diarizer, diarization_truth.sample_call())
     assert found == 2
-    assert error <= SAMPLE_MAX_DER
+    assert error <= SAMPLE_MAX_DER < one_voice
 
 
 def test_the_ami_excerpts(diarizer: VoiceDiarizer, truth: None) -> None:
     measured = [(recording, *scored(diarizer, recording))
                 for recording in [*diarization_truth.ami("test"), *diarization_truth.ami("development")]]
-    mean = sum(error for _, error, _ in measured) / len(measured)
-    right = sum(found == recording.speakers for recording, _, found in measured)
+    mean = sum(error for _, error, _, _ in measured) / len(measured)
+    right = sum(found == recording.speakers for recording, _, found, _ in measured)
     assert mean <= AMI_MAX_MEAN_DER, measured
     assert right >= AMI_MIN_RIGHT_COUNTS, measured
-    # far better than everything-one-speaker, which is what users got before
-    single = sum(diarization_truth.der(r, [(0.0, 30.0, "one")]) for r, _, _ in measured) / len(measured)
-    assert mean < single - 0.05
+    # telling the voices apart beats giving the same speech to one speaker (measured 0.537 vs 0.578): the
+    # gain is the clustering's, not the speech detection's
+    one_voice = sum(single for _, _, _, single in measured) / len(measured)
+    assert mean < one_voice - 0.02, measured
 
 
 def test_speaker_count_hints_are_respected(diarizer: VoiceDiarizer, truth: None) -> None:

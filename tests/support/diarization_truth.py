@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "pyannote-audio"
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "pyannote-audio"
 AMI = DATA / "tests-data"
 SUBSETS = ("train", "development", "test")
 

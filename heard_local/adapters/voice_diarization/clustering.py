@@ -69,22 +69,6 @@ def spectral_labels(embeddings: np.ndarray, count: SpeakerCount, keep_fraction: 
     return kmeans(points, k, seed)
 
 
-def agglomerative_labels(embeddings: np.ndarray, count: SpeakerCount, threshold: float) -> np.ndarray:
-    """Average-linkage clustering on cosine distance, cut at ``threshold`` within the count's bounds."""
-    from scipy.cluster.hierarchy import fcluster, linkage
-
-    n = embeddings.shape[0]
-    least, most = count.bounds(n)
-    if n < 2 or most == 1:
-        return np.zeros(n, int)
-    tree = linkage(embeddings, method="average", metric="cosine")
-    labels = fcluster(tree, t=threshold, criterion="distance") - 1
-    found = int(labels.max()) + 1
-    if found < least or found > most:
-        labels = fcluster(tree, t=min(max(found, least), most), criterion="maxclust") - 1
-    return np.asarray(labels, int)
-
-
 def kmeans(points: np.ndarray, k: int, seed: int, rounds: int = 10) -> np.ndarray:
     """k-means++ with a few restarts, best inertia wins (scipy's kmeans2 has no restarts)."""
     best_labels = np.zeros(points.shape[0], int)

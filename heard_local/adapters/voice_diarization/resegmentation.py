@@ -4,15 +4,13 @@ Each window is compared with every speaker's centroid; a frame's score for a spe
 the windows that cover it, weighted towards each window's centre (the middle of a window says most about
 that moment). A Viterbi pass over the speech frames then picks one speaker per frame with a cost for
 every change, so a turn does not flicker on one odd window; turns shorter than a minimum go to the
-neighbour they most resemble. Where two speakers both score high and close, the frame gets both (people
-talk over each other in meetings, and overlap is scored).
+neighbour they most resemble.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from heard_local.adapters.voice_diarization.regions import runs
 from heard_local.adapters.voice_diarization.windows import Windows
 
 
@@ -112,26 +110,6 @@ def assign_frames(scores: np.ndarray, speech: np.ndarray, *, sharpness: float, s
     path = drop_short_turns(path, speech_scores, shortest)
     labels[where] = path
     return labels
-
-
-def overlapping(scores: np.ndarray, labels: np.ndarray, *, floor: float, margin: float,
-                shortest: int) -> np.ndarray:
-    """[frames] a second speaker per frame (-1 for none): the runner-up where it scores above ``floor``
-    and within ``margin`` of the chosen speaker, kept only in runs of at least ``shortest`` frames."""
-    second = np.full(labels.size, -1, int)
-    if scores.shape[1] < 2:
-        return second
-    speaking = labels >= 0
-    ranked = scores.copy()
-    ranked[np.arange(labels.size)[speaking], labels[speaking]] = -np.inf
-    runner = np.argmax(ranked, axis=1)
-    runner_score = ranked[np.arange(labels.size), runner]
-    chosen = np.where(speaking, scores[np.arange(labels.size), np.maximum(labels, 0)], -np.inf)
-    close = speaking & (runner_score > floor) & (chosen - runner_score < margin)
-    for start, end in runs(close):
-        if end - start >= shortest:
-            second[start:end] = runner[start:end]
-    return second
 
 
 def pure_windows(windows: Windows, labels: np.ndarray, frame_seconds: float,
