@@ -126,7 +126,7 @@ def server_env(**extra: str) -> dict[str, str]:
     env.update({
         "HEARD_OLLAMA_HOST": "http://127.0.0.1:9",
         "HEARD_OLLAMA_TIMEOUT_SECONDS": "2",
-        "HEARD_DIARIZATION_MODEL": "",
+        "HEARD_DIARIZATION_MODEL": "", "HEARD_DIARIZER": "off",
         "HEARD_JOB_MAX_ATTEMPTS": "1",
         "HEARD_RETRY_BASE_SECONDS": "0.05",
         "HEARD_RETRY_MAX_SECONDS": "0.2",
