@@ -3,7 +3,9 @@ DER (pyannote.metrics, no collar, overlap scored), speakers found / true, and re
 recording and per diarizer:
 
 - ``voice``: the built-in diarizer (no token, no download; what runs when community-1 cannot load);
-- ``single``: everything one speaker (what users got before the built-in diarizer);
+- ``single``: the whole recording one speaker (what users got before the built-in diarizer); each row
+  also gives the DER of a diarizer's own speech regions given to one speaker, which separates what the
+  speaker clustering adds from what the speech detection does;
 - ``pyannote``: the configured pipeline (HEARD_DIARIZATION_MODEL, HEARD_HF_TOKEN), when it loads.
 
 Targets (issue 14): sample.wav DER <= 0.15 with the right count; AMI debug.test + debug.development mean
@@ -76,13 +78,16 @@ def run(quick: bool) -> list[Result]:
             hypothesis = [(t.start, t.end, t.speaker) for t in result.turns]
             error = diarization_truth.der(recording, hypothesis)
             found = len({t.speaker for t in result.turns})
+            # the same speech given to one speaker: what the clustering adds over the speech detection
+            one_label = diarization_truth.der(recording, [(t.start, t.end, "one") for t in result.turns])
             measured.append((recording, error, found))
             results.append(Result(f"diarization {label}", f"{recording.name}: DER", error, "",
                                   target=f"<= {SAMPLE_TARGET}" if recording.name == "sample" else "",
                                   met=error <= SAMPLE_TARGET if recording.name == "sample" and label == "voice"
                                   else None,
                                   note=f"speakers {found}/{recording.speakers}; RTF {wall / waveform.duration:.3f} "
-                                       f"({wall:.2f} s for {waveform.duration:.0f} s)"))
+                                       f"({wall:.2f} s for {waveform.duration:.0f} s); its speech as one speaker: "
+                                       f"{one_label:.3f}"))
         ami = [(r, e, f) for r, e, f in measured if r.name != "sample"]
         if ami:
             mean = sum(e for _, e, _ in ami) / len(ami)
