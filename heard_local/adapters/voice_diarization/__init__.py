@@ -67,9 +67,13 @@ class VoiceParams:
     # resegmentation
     sharpness: float = 30.0
     switch_cost: float = 2.0
-    min_turn: float = 0.6
+    min_turn: float = 0.3
     refine_rounds: int = 3
     purity: float = 0.9
+    # shorter windows for the last resegmentation rounds (finer turn boundaries); 0: none
+    fine_window: float = 1.0
+    fine_step: float = 0.1
+    fine_rounds: int = 2
 
 
 @dataclass
@@ -79,6 +83,7 @@ class Analysis:
     duration: float
     speech: np.ndarray  # [frames] bool
     windows: Windows
+    fine: Windows | None = None
 
 
 def analyse(samples: np.ndarray, params: VoiceParams, encoder: VoiceEncoder) -> Analysis:
@@ -86,10 +91,14 @@ def analyse(samples: np.ndarray, params: VoiceParams, encoder: VoiceEncoder) -> 
     probability = speech_probability(samples, params.frame_seconds)
     speech = speech_mask(probability, params.frame_seconds, onset=params.onset, offset=params.offset,
                          min_speech=params.min_speech, min_silence=params.min_silence)
-    windows = embed_windows(encoder, level(samples, speech, params.frame_seconds), speech, params.frame_seconds,
-                            length=params.window_seconds, step=params.step_seconds,
-                            shortest=params.shortest_window)
-    return Analysis(samples.size / SAMPLE_RATE, speech, windows)
+    levelled = level(samples, speech, params.frame_seconds)
+    windows = embed_windows(encoder, levelled, speech, params.frame_seconds, length=params.window_seconds,
+                            step=params.step_seconds, shortest=params.shortest_window)
+    fine = None
+    if params.fine_window > 0:
+        fine = embed_windows(encoder, levelled, speech, params.frame_seconds, length=params.fine_window,
+                             step=params.fine_step, shortest=min(params.fine_window, params.shortest_window))
+    return Analysis(samples.size / SAMPLE_RATE, speech, windows, fine)
 
 
 def level(samples: np.ndarray, speech: np.ndarray, frame_seconds: float) -> np.ndarray:
@@ -108,7 +117,6 @@ def level(samples: np.ndarray, speech: np.ndarray, frame_seconds: float) -> np.n
 
 def speaker_frames(analysis: Analysis, count: SpeakerCount, params: VoiceParams) -> np.ndarray:
     """[frames] speaker of each frame, -1 where nobody speaks."""
-    frames = analysis.speech.size
     windows = analysis.windows
     if len(windows) == 0:  # speech too short for a window: one speaker, if any
         return np.where(analysis.speech, 0, -1)
@@ -121,19 +129,32 @@ def speaker_frames(analysis: Analysis, count: SpeakerCount, params: VoiceParams)
     # windows are reliably alike (after centring, one voice's halves can look apart).
     labels = merge_alike(windows.embeddings, labels, count, params.merge_threshold, durations,
                          params.smallest_speaker)
-    windows = space
-    centre = centroids(windows.embeddings, labels)
+    main = resegment(space, centroids(space.embeddings, labels), analysis.speech, params, params.refine_rounds)
+    if analysis.fine is not None and len(analysis.fine) and int(main.max()) >= 1:
+        fine = analysis.fine
+        fine = Windows(fine.starts, fine.ends, centred(fine.embeddings)) if params.centre else fine
+        chosen, owners = pure_windows(fine, main, params.frame_seconds, params.purity)
+        if chosen.size and np.unique(owners).size == int(main.max()) + 1:
+            main = resegment(fine, centroids(fine.embeddings[chosen], owners), analysis.speech, params,
+                             params.fine_rounds)
+    return main
+
+
+def resegment(windows: Windows, centre: np.ndarray, speech: np.ndarray, params: VoiceParams,
+              rounds: int) -> np.ndarray:
+    """Frame labels from ``centre``, then ``rounds`` times: centroids again from the windows that lie
+    within one speaker's frames, and frame labels from those."""
     shortest = max(1, round(params.min_turn / params.frame_seconds))
-    main = np.full(frames, -1, int)
-    for round_ in range(params.refine_rounds + 1):
-        scores = fill_uncovered(frame_scores(windows, centre, frames, params.frame_seconds))
-        main = assign_frames(scores, analysis.speech, sharpness=params.sharpness, switch_cost=params.switch_cost,
+    main = np.full(speech.size, -1, int)
+    for round_ in range(rounds + 1):
+        scores = fill_uncovered(frame_scores(windows, centre, speech.size, params.frame_seconds))
+        main = assign_frames(scores, speech, sharpness=params.sharpness, switch_cost=params.switch_cost,
                              shortest=shortest)
-        if round_ == params.refine_rounds:
+        if round_ == rounds:
             break
         chosen, owners = pure_windows(windows, main, params.frame_seconds, params.purity)
         if chosen.size == 0 or np.unique(owners).size < centre.shape[0]:
-            break  # a speaker lost every pure window: keep the clustering's centroids
+            break  # a speaker lost every pure window: keep the centroids it had
         centre = centroids(windows.embeddings[chosen], owners)
     return main
 
