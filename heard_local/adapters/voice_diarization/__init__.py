@@ -169,9 +169,11 @@ def centred(embeddings: np.ndarray) -> np.ndarray:
     return moved / np.maximum(np.linalg.norm(moved, axis=1, keepdims=True), 1e-9)
 
 
-def turns_from_frames(labels: np.ndarray, frame_seconds: float) -> list[SpeakerTurn]:
-    return [SpeakerTurn(round(start * frame_seconds, 3), round(end * frame_seconds, 3), f"VOICE_{label:02d}")
-            for start, end, label in runs_of(labels) if label >= 0]
+def turns_from_frames(labels: np.ndarray, frame_seconds: float, duration: float) -> list[SpeakerTurn]:
+    """Runs of one label as turns, the last clipped to the audio (its frame may reach past the end)."""
+    turns = [SpeakerTurn(round(start * frame_seconds, 3), round(min(end * frame_seconds, duration), 3),
+                         f"VOICE_{label:02d}") for start, end, label in runs_of(labels) if label >= 0]
+    return [turn for turn in turns if turn.end > turn.start]
 
 
 def speaker_count(options: DiarizeOptions) -> SpeakerCount:
@@ -197,7 +199,7 @@ class VoiceDiarizer:
         hook("clustering", completed=0, total=1)
         labels = speaker_frames(analysis, speaker_count(options), self.params)
         hook("clustering", completed=1, total=1)
-        turns = turns_from_frames(labels, self.params.frame_seconds)
+        turns = turns_from_frames(labels, self.params.frame_seconds, waveform.duration)
         log.info("voice diarizer: %d speakers, %d windows, %d turns", len({t.speaker for t in turns}),
                  len(analysis.windows), len(turns))
         return DiarizationResult(turns=turns, method=self.method)
