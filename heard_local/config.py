@@ -46,12 +46,18 @@ class Settings(BaseSettings):
     diarization_model: str | None = Field(
         default="pyannote/speaker-diarization-community-1",
         description="pyannote pipeline name (needs HF token + internet once) or local directory; "
-        "empty to disable",
+        "empty for none (HEARD_DIARIZER then decides)",
     )
     diarization_backend: Literal["auto", "onnxruntime", "torchscript", "eager", "stock"] = Field(
         default="auto",
         description="How pyannote's pipeline runs: 'auto' takes the fast path (same turns, several times faster "
         "on a CPU) with the fastest checked backend; 'stock' always calls pyannote's own pipeline",
+    )
+    diarizer: Literal["auto", "voice", "pyannote", "off"] = Field(
+        default="auto",
+        description="Who tells speakers apart: 'auto' uses the pyannote pipeline when it loads and the built-in "
+        "voice diarizer (no token, no download) otherwise; 'voice' always the built-in; 'pyannote' the pipeline "
+        "or one speaker; 'off' one speaker (one party per channel still counts)",
     )
     hf_token: str | None = None
     model_idle_unload_seconds: float = 600.0

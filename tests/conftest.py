@@ -55,6 +55,7 @@ def settings(tmp_path: Path) -> Settings:
         ollama_host="http://127.0.0.1:9",  # nothing listens on the discard port
         ollama_timeout_seconds=2.0,
         diarization_model=None,
+        diarizer="off",
         retry_base_seconds=0.05,
         retry_max_seconds=0.2,
         model_idle_unload_seconds=3600,

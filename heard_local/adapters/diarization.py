@@ -4,8 +4,12 @@
    model, nearly free).
 2. Otherwise the configured pyannote pipeline (loaded on first need, kept while the engine keeps this
    diarizer).
-3. No pipeline configured, or it cannot be loaded: one speaker, with a warning saying why, rather
-   than failing a transcription that is otherwise fine.
+3. No pipeline configured, or it cannot be loaded (community-1 is gated: no token, no pipeline): the
+   built-in voice diarizer (:mod:`heard_local.adapters.voice_diarization`, no token, no download), with a
+   note saying so.
+
+``HEARD_DIARIZER`` chooses: ``auto`` (the order above), ``voice`` (never pyannote), ``pyannote`` (pyannote
+or one speaker, as before the built-in existed) or ``off`` (one speaker; channels still count).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import threading
 import time
 
 from heard_local.adapters.channels import ChannelDiarizer, analyse_channels
+from heard_local.adapters.voice_diarization import VoiceDiarizer
 from heard_local.config import Settings
 from heard_local.errors import ModelUnavailableError
 from heard_local.pipeline.progress import ProgressHook
@@ -25,6 +30,9 @@ log = logging.getLogger(__name__)
 SINGLE_SPEAKER = "speaker"
 # After the speaker model failed to load, try again only after this long.
 RETRY_LOAD_SECONDS = 300.0
+DIARIZER_MODES = ("auto", "voice", "pyannote", "off")
+BUILT_IN_NOTE = ("Speakers were told apart by the built-in voice diarizer. A pyannote pipeline (community-1, "
+                 "with a Hugging Face token) is better where people talk over each other.")
 
 
 def single_speaker(waveform: Waveform, warning: str | None = None) -> DiarizationResult:
@@ -35,8 +43,13 @@ def single_speaker(waveform: Waveform, warning: str | None = None) -> Diarizatio
 class AutoDiarizer:
     """:class:`heard_local.pipeline.protocols.Diarizer` that picks a method per recording."""
 
-    def __init__(self, model: str | None, token: str | None = None, device: str = "auto", backend: str = "auto"):
+    def __init__(self, model: str | None, token: str | None = None, device: str = "auto", backend: str = "auto",
+                 mode: str = "auto"):
+        if mode not in DIARIZER_MODES:
+            raise ValueError(f"diarizer mode must be one of {', '.join(DIARIZER_MODES)}, not {mode!r}")
+        self.mode = mode
         self.model = model or None
+        self.voice = VoiceDiarizer()
         self.token = token
         self.device = device
         self.backend = backend
@@ -61,14 +74,25 @@ class AutoDiarizer:
             log.info("channel analysis: %s", analysis.reason)
             if analysis.separate:
                 return self.channels.diarize(waveform, options, hook)
+        if self.mode == "off":
+            return single_speaker(waveform, "Speaker diarization is turned off (HEARD_DIARIZER=off), so the "
+                                            "whole recording is attributed to one speaker.")
+        if self.mode == "voice":
+            return self.voice.diarize(waveform, options, hook)
         if self.model is None:
-            return single_speaker(waveform, "Speaker diarization is turned off (HEARD_DIARIZATION_MODEL is empty), "
-                                            "so the whole recording is attributed to one speaker.")
+            if self.mode == "pyannote":
+                return single_speaker(waveform, "Speaker diarization is turned off (HEARD_DIARIZATION_MODEL is "
+                                                "empty), so the whole recording is attributed to one speaker.")
+            return self.voice.diarize(waveform, options, hook)
         try:
             model = self.speaker_model()
         except ModelUnavailableError as exc:
-            return single_speaker(waveform, f"Speakers were not told apart: {exc} The whole recording is "
-                                            "attributed to one speaker.")
+            if self.mode == "pyannote":
+                return single_speaker(waveform, f"Speakers were not told apart: {exc} The whole recording is "
+                                                "attributed to one speaker.")
+            result = self.voice.diarize(waveform, options, hook)
+            result.warnings.append(f"{BUILT_IN_NOTE} (The configured pipeline could not be loaded: {exc})")
+            return result
         return model.diarize(waveform, options, hook)
 
     def speaker_model(self) -> Diarizer:
@@ -96,4 +120,4 @@ def build_diarizer(settings: Settings) -> AutoDiarizer:
     """The engine's diarizer (see :mod:`heard_local.engine.models`)."""
     device = settings.whisper_device if settings.whisper_device in ("cpu", "cuda") else "auto"
     return AutoDiarizer(settings.diarization_model, settings.hf_token, device=device,
-                        backend=settings.diarization_backend)
+                        backend=settings.diarization_backend, mode=settings.diarizer)

@@ -59,7 +59,7 @@ class ServeProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        self.env = {**os.environ, "HEARD_DIARIZATION_MODEL": "", "HEARD_OLLAMA_HOST": "http://127.0.0.1:9",
+        self.env = {**os.environ, "HEARD_DIARIZATION_MODEL": "", "HEARD_DIARIZER": "off", "HEARD_OLLAMA_HOST": "http://127.0.0.1:9",
                     "HEARD_MAX_UPLOAD_BYTES": str(UPLOAD_CAP), "HEARD_WEBHOOK_POLL_SECONDS": "0.05",
                     "HEARD_WEBHOOK_RETRY_BASE_SECONDS": "0.1", "HEARD_JOB_MAX_ATTEMPTS": "1",
                     # the webhook receiver runs on this machine, which the URL policy refuses unless trusted

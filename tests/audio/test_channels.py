@@ -77,15 +77,17 @@ def test_roles_follow_the_agent_channel() -> None:
     assert channel_roles(2, DiarizeOptions(agent_channel=5)) == {}
 
 
-def test_the_auto_diarizer_uses_channels_for_calls_and_one_speaker_without_a_model(
+def test_the_auto_diarizer_uses_channels_for_calls_and_the_built_in_without_a_model(
         stereo_call: speech.Conversation, mono_call: speech.Conversation) -> None:
     diarizer = AutoDiarizer(model=None)
     call = diarizer.diarize(decode_audio(stereo_call.path), DiarizeOptions(agent_name="Alice"), null_hook)
     assert call.method == "channels" and call.warnings == []
     assert call.roles == {"channel_0": "Agent", "channel_1": "Customer"}
     mono = diarizer.diarize(decode_audio(mono_call.path), DiarizeOptions(), null_hook)
-    assert mono.method == "single"
-    assert "HEARD_DIARIZATION_MODEL" in mono.warnings[0]
+    assert mono.method == "voice" and mono.turns and mono.warnings == []  # no pipeline asked for: no note
+    pyannote_only = AutoDiarizer(model=None, mode="pyannote").diarize(decode_audio(mono_call.path),
+                                                                      DiarizeOptions(), null_hook)
+    assert pyannote_only.method == "single" and "HEARD_DIARIZATION_MODEL" in pyannote_only.warnings[0]
     told_one = diarizer.diarize(decode_audio(stereo_call.path), DiarizeOptions(num_speakers=1), null_hook)
     assert told_one.method == "single" and told_one.warnings == []
 

@@ -116,7 +116,7 @@ def test_with_a_pyannote_pipeline_directory(settings: Settings, tiny_whisper_dir
     meeting = speech.build_conversation(speech_dir / "meeting.ogg", [
         ("A", "Shall we start the meeting?"), ("C", "Yes, the budget first."), ("A", "Fine, go ahead.")])
     configured = settings.model_copy(update={"whisper_model": str(tiny_whisper_dir),
-                                             "diarization_model": str(tiny_pyannote_dir)})
+                                             "diarization_model": str(tiny_pyannote_dir), "diarizer": "auto"})
     with Engine.open(configured) as engine:
         transcription = engine.get_transcription(run(engine, meeting.path, max_speakers=3))
         assert engine.models.diarizer.peek().load_error is None

@@ -97,7 +97,8 @@ def test_a_mono_recording_or_one_speaker_asked_for_is_transcribed_as_the_mix(
     for path, options in ((mono_call.path, DiarizeOptions()), (stereo_call.path, DiarizeOptions(num_speakers=1))):
         scripted = AudibleScript(stereo_call if path == stereo_call.path else mono_call)
         waveform = decode_audio(path)
-        result = conversation_from_waveform(waveform, transcriber=scripted, diarizer=AutoDiarizer(model=None),
+        result = conversation_from_waveform(waveform, transcriber=scripted,
+                                            diarizer=AutoDiarizer(model=None, mode="off"),
                                             channels=ChannelLayoutAnalyser(), diarize_options=options)
         assert scripted.calls == [waveform.channels]  # one call, on the whole recording (it reads the mix)
         assert result.num_speakers == 1
@@ -106,7 +107,7 @@ def test_a_mono_recording_or_one_speaker_asked_for_is_transcribed_as_the_mix(
 def test_the_diarizer_follows_the_decision_it_is_given(stereo_call: speech.Conversation) -> None:
     waveform = decode_audio(stereo_call.path)
     told_same = DiarizeOptions(channel_layout=ChannelLayout(separate=False, reason="told so"))
-    assert AutoDiarizer(model=None).diarize(waveform, told_same, null_hook).method == "single"
+    assert AutoDiarizer(model=None).diarize(waveform, told_same, null_hook).method == "voice"  # the mix
     told_separate = DiarizeOptions(channel_layout=ChannelLayoutAnalyser().analyse(waveform))
     assert AutoDiarizer(model=None).diarize(waveform, told_separate, null_hook).method == "channels"
 

@@ -112,7 +112,8 @@ def test_non_english_speech_is_flagged_as_unreliable(whisper: WhisperTranscriber
 def real_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     root = tmp_path_factory.mktemp("real-engine")
     settings = Settings(data_dir=root / "data", watch_dir=root / "watch", whisper_model=str(bundled_dir()),
-                        diarization_model=None, ollama_host="http://127.0.0.1:9", ollama_timeout_seconds=2.0,
+                        diarization_model=None, diarizer="off", ollama_host="http://127.0.0.1:9",
+                        ollama_timeout_seconds=2.0,
                         _env_file=None)
     with Engine.open(settings) as engine:
         yield engine

@@ -116,7 +116,7 @@ def store_fields(engine: Engine, transcription_id: str, values: dict[str, Any]) 
 def quiet_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Settings for a data directory with no models and no Ollama behind them."""
     return Settings(data_dir=data_dir, watch_dir=data_dir.parent / "watch", ollama_host="http://127.0.0.1:9",
-                    ollama_timeout_seconds=2.0, diarization_model=None, retry_base_seconds=0.05,
+                    ollama_timeout_seconds=2.0, diarization_model=None, diarizer="off", retry_base_seconds=0.05,
                     retry_max_seconds=0.2, job_max_attempts=1, **overrides)
 
 
@@ -126,7 +126,7 @@ def server_env(**extra: str) -> dict[str, str]:
     env.update({
         "HEARD_OLLAMA_HOST": "http://127.0.0.1:9",
         "HEARD_OLLAMA_TIMEOUT_SECONDS": "2",
-        "HEARD_DIARIZATION_MODEL": "",
+        "HEARD_DIARIZATION_MODEL": "", "HEARD_DIARIZER": "off",
         "HEARD_JOB_MAX_ATTEMPTS": "1",
         "HEARD_RETRY_BASE_SECONDS": "0.05",
         "HEARD_RETRY_MAX_SECONDS": "0.2",

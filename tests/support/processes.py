@@ -24,7 +24,7 @@ def free_port() -> int:
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"HEARD_DATA_DIR": str(data_dir), "PYANNOTE_METRICS_ENABLED": "0", "HF_HUB_OFFLINE": "1",
-                "HEARD_DIARIZATION_MODEL": "", "HEARD_OLLAMA_HOST": "http://127.0.0.1:9"})
+                "HEARD_DIARIZATION_MODEL": "", "HEARD_DIARIZER": "off", "HEARD_OLLAMA_HOST": "http://127.0.0.1:9"})
     env.update(extra)
     return env
 

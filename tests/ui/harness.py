@@ -115,7 +115,7 @@ class UiServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HEARD_", "GRADIO_"))}
         env.update({
             "HEARD_WHISPER_MODEL": str(self.whisper_model),
-            "HEARD_DIARIZATION_MODEL": "",
+            "HEARD_DIARIZATION_MODEL": "", "HEARD_DIARIZER": "off",
             "HEARD_OLLAMA_HOST": self.ollama.url if self.ollama else "http://127.0.0.1:9",
             "HEARD_OLLAMA_TIMEOUT_SECONDS": "20",
             "HEARD_RETRY_BASE_SECONDS": "0.1",

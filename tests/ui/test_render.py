@@ -277,3 +277,16 @@ def test_the_settings_tab_shows_the_bundled_whisper_model_in_use_and_why(nothing
     assert "tiny.en (bundled, English only)" in page
     assert "could not be loaded" in page and "HEARD_WHISPER_MODEL" in page
     assert esc(settings.whisper_model) in page
+
+
+def test_the_settings_tab_names_the_diarizer_that_separates_speakers(settings: Settings) -> None:
+    from heard_local.ui.tabs.settings import diarizer_name
+
+    assert diarizer_name(settings) is None  # the suite's settings: HEARD_DIARIZER=off
+    no_pipeline = diarizer_name(settings.model_copy(update={"diarizer": "auto"}))
+    assert no_pipeline is not None and no_pipeline.startswith("built-in voice diarizer")
+    community = diarizer_name(settings.model_copy(update={"diarizer": "auto",
+                                                          "diarization_model": "pyannote/community"}))
+    assert community is not None and community.startswith("pyannote/community") and "built-in" in community
+    strict = settings.model_copy(update={"diarizer": "pyannote", "diarization_model": "pyannote/community"})
+    assert diarizer_name(strict) == "pyannote/community"

@@ -40,7 +40,7 @@ def mounted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mounted]:
     root = tmp_path_factory.mktemp("sign-in")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
-        settings = Settings(data_dir=root / "data", watch_dir=root / "watch", diarization_model=None,
+        settings = Settings(data_dir=root / "data", watch_dir=root / "watch", diarization_model=None, diarizer="off",
                             ollama_host="http://127.0.0.1:9", ollama_timeout_seconds=2.0)
         engine = Engine.open(settings)
         try:

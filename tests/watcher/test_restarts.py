@@ -86,7 +86,7 @@ def test_file_renamed_while_stopped_is_still_the_original(open_watcher: OpenWatc
 def test_watcher_killed_with_a_job_queued(settings: Settings, default_folder: Path, open_watcher: OpenWatcher) -> None:
     env = {**os.environ, "HEARD_DATA_DIR": str(settings.data_dir), "HEARD_WATCH_DIR": str(settings.watch_dir),
            "HEARD_WATCH_STABLE_SECONDS": str(settings.watch_stable_seconds), "HEARD_DIARIZATION_MODEL": "",
-           "HEARD_OLLAMA_HOST": settings.ollama_host}
+           "HEARD_DIARIZER": "off", "HEARD_OLLAMA_HOST": settings.ollama_host}
     child = subprocess.Popen([sys.executable, "-c", _CHILD], env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"

@@ -9,6 +9,7 @@ from typing import Any
 import gradio as gr
 
 from heard_local import __version__
+from heard_local.config import Settings
 from heard_local.domain import ApiKey
 from heard_local.engine import Engine
 from heard_local.errors import ValidationError
@@ -76,6 +77,19 @@ def watch_status(engine: Engine) -> dict[str, Any] | None:
         return {"error": str(exc)}
 
 
+def diarizer_name(settings: Settings) -> str | None:
+    """What separates speakers in mono recordings; with 'auto' the pipeline, which falls back to the
+    built-in voice diarizer when it cannot load (the transcript then says so)."""
+    built_in = "built-in voice diarizer (no token)"
+    if settings.diarizer == "off" or (settings.diarizer == "pyannote" and not settings.diarization_model):
+        return None
+    if settings.diarizer == "voice" or not settings.diarization_model:
+        return built_in
+    if settings.diarizer == "auto":
+        return f"{settings.diarization_model}, else the {built_in}"
+    return settings.diarization_model
+
+
 def render_status(engine: Engine) -> str:
     settings = engine.settings
     status = engine.status()
@@ -83,9 +97,9 @@ def render_status(engine: Engine) -> str:
     cards = [
         _model_card("Speech recognition (Whisper)", settings.whisper_model, models.get("whisper"),
                     disabled_hint="No speech model configured."),
-        _model_card("Speaker separation (diarization)", settings.diarization_model, models.get("diarization"),
-                    disabled_hint="Off: stereo calls are still split by channel. Set HEARD_DIARIZATION_MODEL to "
-                                  "a pyannote pipeline to separate speakers in mono recordings."),
+        _model_card("Speaker separation (diarization)", diarizer_name(settings), models.get("diarization"),
+                    disabled_hint="Off (HEARD_DIARIZER): stereo calls are still split by channel. Set it to "
+                                  "'auto' or 'voice' to separate speakers in mono recordings."),
     ]
     health = llm_health(engine)
     if health is None:
