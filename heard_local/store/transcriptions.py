@@ -223,10 +223,10 @@ class TranscriptionRepo:
 
     def segments(self, transcription_id: str) -> list[Segment]:
         rows = self.db.fetchall(
-            "SELECT text, speaker, start_s, end_s FROM segments WHERE transcription_id = ? ORDER BY idx",
+            "SELECT text, speaker, start_s, end_s, words FROM segments WHERE transcription_id = ? ORDER BY idx",
             [transcription_id],
         )
-        return [Segment(text=r[0], speaker=r[1], start=r[2], end=r[3]) for r in rows]
+        return [Segment(text=r[0], speaker=r[1], start=r[2], end=r[3], words=loads(r[4])) for r in rows]
 
     def words(self, transcription_id: str) -> list[list[dict[str, Any]] | None]:
         rows = self.db.fetchall("SELECT words FROM segments WHERE transcription_id = ? ORDER BY idx",
