@@ -185,7 +185,7 @@ class TranscriptionRepo:
                           [transcription_id]).fetchone()
         if row is None:
             raise NotFoundError(f"Transcription {transcription_id} not found", field="transcription_id")
-        for table in ("segments", "extracted_fields", "jobs", "webhook_outbox"):
+        for table in ("segments", "segment_edits", "redactions", "extracted_fields", "jobs", "webhook_outbox"):
             cur.execute(f"DELETE FROM {table} WHERE transcription_id = ?", [transcription_id])
         cur.execute("DELETE FROM transcriptions WHERE transcription_id = ?", [transcription_id])
         return row[0]

