@@ -134,6 +134,7 @@ class JobRunner:
             language=language,
             speaker_labels={k: (v.name or v.role or k) for k, v in speakers.items()},
             metadata=transcription.metadata,
+            summary_instructions=configuration.summary_instructions,
         )
         try:
             llm = self.models.llm.get()

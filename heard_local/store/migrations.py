@@ -159,7 +159,7 @@ CREATE INDEX fields_transcription ON extracted_fields (transcription_id);
 CREATE INDEX jobs_dedup ON jobs (dedup_key);
 CREATE INDEX transcriptions_customer ON transcriptions (customer_id);
 """),
-    (2, "segment edits (undoable corrections) and redacted spans", """
+    (2, "segment edits (undoable corrections), redacted spans, configuration extras", """
 -- One row per correction of a transcript, in order; ``before`` holds the segments as they were, so the
 -- last edit can be undone and the first one's ``before`` is the recogniser's original output.
 CREATE TABLE segment_edits (
@@ -185,6 +185,9 @@ CREATE TABLE redactions (
     end_s            DOUBLE
 );
 CREATE INDEX redactions_transcription ON redactions (transcription_id);
+
+-- Configuration attributes beyond the documented ones (summary_instructions, redact…), as one object.
+ALTER TABLE configurations ADD COLUMN extras JSON;
 """),
 ]
 
