@@ -52,3 +52,9 @@ class TranscriptCorrections:
             original = transcription.details.conversation.segments
         return {"transcription_id": transcription_id, "edits": [e.to_api() for e in edits],
                 "original_segments": [s.model_dump(mode="json") for s in original or []]}
+
+    def redactions(self, transcription_id: str) -> dict[str, Any]:
+        """The spans the configuration's ``redact`` took out of this transcript."""
+        self.store.transcriptions.get(transcription_id)  # 404 for an unknown id
+        return {"transcription_id": transcription_id,
+                "redactions": [s.model_dump(mode="json") for s in self.store.redactions.spans(transcription_id)]}

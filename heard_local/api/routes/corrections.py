@@ -1,6 +1,6 @@
 """Corrections of a transcript's segments: edit a line's text or speaker, merge two lines, split one at a
-word, undo. Every answer is the corrected transcription, with each segment's ``words`` (the indexes a
-split takes)."""
+word, undo; and the spans redaction took out of it. Every correction answers with the corrected
+transcription, each segment with its ``words`` (the indexes a split takes)."""
 
 from __future__ import annotations
 
@@ -64,3 +64,9 @@ def undo_correction(transcription_id: str, engine: EngineDep, _caller: CallerDep
             summary="The corrections made, in order, and the original segments")
 def correction_history(transcription_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
     return engine.corrections.history(transcription_id)
+
+
+@router.get("/transcriptions/{transcription_id}/redactions",
+            summary="The spans the configuration's redact took out (kind, segment, offsets of the tag, seconds)")
+def redactions(transcription_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
+    return engine.corrections.redactions(transcription_id)
