@@ -3,12 +3,17 @@
 Speech recognisers write numbers either as digits ("4111 1111 …") or as words ("four one one one …"),
 so numbers are read from *tokens*: a digit group, or a digit word (zero/oh … nine, with "double"/"triple"
 repeating the next one). A run of such tokens, with nothing but spaces, commas, dashes or full stops
-between them, is one spoken number. Such a run is a card when 13–19 of its consecutive digits pass the
-Luhn check (or, just after a word like "card", when it has 12 or more digits: recognisers drop digits);
-a phone number when phonenumbers calls it valid (for the default region, or international
-with a leading + or 00); a social security number when it is 9 digits written NNN-NN-NNNN, or spoken
-with "social security" / "SSN" shortly before it. Emails and IBANs (mod-97 checked) are patterns;
-person names are the ones the conversation's metadata gives.
+between them, is one spoken number. Such a run is
+
+- a card when 13–19 of its consecutive digits pass the Luhn check, or when it has 12 or more digits just
+  after a word like "card" (recognisers drop digits, which breaks the check);
+- a social security number when it is written NNN-NN-NNNN, or has 8 to 10 digits just after "social
+  security" / "SSN";
+- a phone number when phonenumbers calls it valid (for the default region, or international with a
+  leading + or 00), or when it has 7 to 12 digits just after "phone", "reach me", "my number"….
+
+Emails (written, "name at example dot com", or whatever follows "my email is" up to a domain) and IBANs
+(mod-97 checked) are patterns; person names are the ones the conversation's metadata gives.
 """
 
 from __future__ import annotations
@@ -28,10 +33,14 @@ _TOKEN = re.compile(r"\+?[A-Za-z]+|\+?\d+")
 _JOINERS = re.compile(r"^[\s,.\-/()]*$")
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _EMAIL_SPOKEN = re.compile(r"\b[\w.+-]+ at [\w-]+ dot (?:com|org|net|edu|gov|io|co(?:\.uk)?|de|fr)\b", re.I)
+# After "my email is", what a recogniser makes of a spoken address ("jo and example.com").
+_EMAIL_CUED = re.compile(r"\be-?mail(?: address)? is ((?:[\w.+-]+ ){0,3}?[\w.+-]*(?:\.| dot )"
+                         r"(?:com|org|net|edu|gov|io|co\.uk|de|fr))\b", re.I)
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b")
 _SSN_WRITTEN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
 _SSN_CUE = re.compile(r"social security|\bssn\b|\bsocial\b", re.I)
 _CARD_CUE = re.compile(r"\b(?:card|visa|master ?card|amex|american express|credit|debit)\b", re.I)
+_PHONE_CUE = re.compile(r"\b(?:phone|mobile|cell|reach me|call me|text me|my number)\b", re.I)
 # A recogniser drops or doubles a digit now and then, which breaks the Luhn check: after a word that
 # announces a card, a run this long is taken as one anyway.
 _CUED_CARD_DIGITS = 12
@@ -160,6 +169,7 @@ def find_spans(text: str, kinds: Iterable[RedactKind], *, names: Iterable[str] =
     if RedactKind.EMAIL in wanted:
         found += [Found(RedactKind.EMAIL, m.start(), m.end()) for m in _EMAIL.finditer(text)]
         found += [Found(RedactKind.EMAIL, m.start(), m.end()) for m in _EMAIL_SPOKEN.finditer(text)]
+        found += [Found(RedactKind.EMAIL, m.start(1), m.end(1)) for m in _EMAIL_CUED.finditer(text)]
     if RedactKind.IBAN in wanted:
         found += list(_ibans(text))
     if RedactKind.SSN in wanted:
@@ -173,9 +183,12 @@ def find_spans(text: str, kinds: Iterable[RedactKind], *, names: Iterable[str] =
             if cards:
                 found += cards
                 continue
-        if RedactKind.SSN in wanted and len(digits) == 9 and _SSN_CUE.search(text[max(0, start - 60):start]):
+        if (RedactKind.SSN in wanted and abs(len(digits) - 9) <= 1  # a digit dropped or added by the recogniser
+                and _SSN_CUE.search(text[max(0, start - 60):start])):
             found.append(Found(RedactKind.SSN, start, end))
-        elif RedactKind.PHONE in wanted and _is_phone(digits, text[max(0, start - 1):end], region):
+        elif RedactKind.PHONE in wanted and (
+                _is_phone(digits, text[max(0, start - 1):end], region)
+                or (7 <= len(digits) <= 12 and _PHONE_CUE.search(text[max(0, start - 60):start]))):
             opened = start > 0 and text[start - 1] in "+("
             found.append(Found(RedactKind.PHONE, start - 1 if opened else start, end))
     if RedactKind.PERSON in wanted:
