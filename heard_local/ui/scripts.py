@@ -16,7 +16,7 @@ element.addEventListener('click', (event) => {
 """
 
 # The conversation: clicking a timed segment plays the recording from there; while it plays, the
-# segment being spoken is highlighted.
+# segment being spoken is highlighted, and the word being spoken in it.
 TRANSCRIPT = """
 element.addEventListener('click', (event) => {
   if (event.target.closest('audio')) return;
@@ -39,7 +39,32 @@ element.addEventListener('timeupdate', (event) => {
     if (segment !== current) segment.classList.remove('hl-playing');
   }
   if (current) current.classList.add('hl-playing');
+  highlightWord(current, now);
 }, true);
+// The word being played, marked with the CSS Custom Highlight API (no change to the page's markup, so
+// evidence marks stay as they are); browsers without it just keep the segment highlight.
+function highlightWord(segment, now) {
+  if (!window.CSS || !CSS.highlights || typeof Highlight === 'undefined') return;
+  CSS.highlights.delete('hl-word');
+  if (!segment || !segment.dataset.words) return;
+  const words = segment.dataset.words.split(';').map((cell) => cell.split(',').map(Number));
+  let word = null;
+  for (const candidate of words) {
+    if (candidate[0] <= now) word = candidate; else break;
+  }
+  if (!word || now > word[1] + 0.3) return;
+  const text = segment.querySelector('.hl-seg-text');
+  const walker = document.createTreeWalker(text, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  let seen = 0, started = false;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const length = node.textContent.length;
+    if (!started && word[2] < seen + length) { range.setStart(node, word[2] - seen); started = true; }
+    if (started && word[3] <= seen + length) { range.setEnd(node, word[3] - seen); break; }
+    seen += length;
+  }
+  if (started) CSS.highlights.set('hl-word', new Highlight(range));
+}
 """
 
 # Evidence quotes next to the extracted fields: show the segment they come from (and seek there).

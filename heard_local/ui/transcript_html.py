@@ -157,9 +157,27 @@ def render_player(transcription_id: str, has_media: bool) -> str:
             "Your browser cannot play this recording.</audio></div>")
 
 
+def word_offsets(segment: Segment) -> str:
+    """``start,end,first,last;...`` per timed word: its seconds and its characters in ``segment.text``
+    (what the page shows), for the script that highlights the word being played. Empty without timings."""
+    cells: list[str] = []
+    cursor = 0
+    for word in segment.words or []:
+        token = word.word.strip()
+        at = segment.text.find(token, cursor) if token else -1
+        if at < 0:
+            continue
+        cursor = at + len(token)
+        cells.append(f"{word.start:.2f},{word.end:.2f},{at},{cursor}")
+    return ";".join(cells)
+
+
 def _segment_row(index: int, segment: Segment, label: str, color: int, marks: list[tuple[str, str]]) -> str:
     timed = segment.start is not None
     start_attr = f' data-start="{segment.start:.3f}"' if timed else ""
+    words = word_offsets(segment)
+    if words:
+        start_attr += f' data-words="{words}"'
     stamp = f'<span class="hl-time">{esc(clock(segment.start))}</span>' if timed else ""
     tip = ' title="Play from here"' if timed else ""
     return (

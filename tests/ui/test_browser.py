@@ -277,6 +277,34 @@ def test_recording_plays_from_the_segment_clicked(page: Any, ui_server: UiServer
     assert_clean(page)
 
 
+def test_the_word_being_played_is_highlighted(page: Any, ui_server: UiServer) -> None:
+    recording = shared_data_path("faster-whisper", "stereo_diarization.wav")
+    with api_client(ui_server) as api:
+        with recording.open("rb") as handle:
+            answer = api.post("/ingest/audio", files={"audio_file": (recording.name, handle, "audio/wav")},
+                              data={"metadata": '{"name": "Word test"}'})
+        answer.raise_for_status()
+        transcription_id = answer.json()["transcription_id"]
+        assert wait_for_job(api, answer.json()["job_id"])["status"] == "completed"
+        stored = api.get(f"/transcriptions/{transcription_id}", params={"words": "true"}).json()
+    open_ui(page, ui_server, f"?t={transcription_id}")
+    page.wait_for_function("document.getElementById('hl-audio').readyState >= 1")
+    segment = page.locator("#hl-conversation .hl-seg[data-words]").last  # the one playing from its start on
+    index = int(segment.get_attribute("data-index") or "0")
+    words = stored["details"]["conversation"]["segments"][index]["words"]
+    word = words[len(words) // 2]
+    shown = page.evaluate("""(at) => {
+        const player = document.getElementById('hl-audio');
+        player.pause();
+        player.currentTime = at;
+        player.dispatchEvent(new Event('timeupdate'));
+        const marked = CSS.highlights.get('hl-word');
+        return marked ? [...marked][0].toString() : null;
+    }""", word["start"] + 0.01)
+    assert shown == word["word"].strip()
+    assert_clean(page)
+
+
 def test_bulk_review_group_change(page: Any, ui_server: UiServer) -> None:
     with api_client(ui_server) as api:
         configuration_id = ensure_configuration(api, SUPPORT, SUPPORT_FIELDS, summary=True)
