@@ -43,6 +43,10 @@ class TranscriptCorrections:
         self.store.segment_edits.undo(transcription_id, all_edits=all_edits)
         return self.store.transcriptions.get(transcription_id)
 
+    def count(self, transcription_id: str) -> int:
+        """How many corrections can be undone."""
+        return len(self.store.segment_edits.history(transcription_id))
+
     def history(self, transcription_id: str) -> dict[str, Any]:
         """The corrections in order and the original segments (before the first one)."""
         transcription = self.store.transcriptions.get(transcription_id)  # 404 for an unknown id

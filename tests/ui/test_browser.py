@@ -305,6 +305,60 @@ def test_the_word_being_played_is_highlighted(page: Any, ui_server: UiServer) ->
     assert_clean(page)
 
 
+def test_inline_corrections_edit_split_merge_move_and_undo(page: Any, ui_server: UiServer) -> None:
+    with api_client(ui_server) as api:
+        configuration_id = ensure_configuration(api, "Corrections", [], summary=False)
+        transcription_id = ingest_transcript(
+            api, configuration_id, "Corrections", "Agent: Hello, thanks for calling.\n"
+            "Customer: My name is Jo and I need help today.\nAgent: Sure.\n")
+
+        def texts() -> list[tuple[str, str]]:
+            body = api.get(f"/transcriptions/{transcription_id}").json()
+            return [(s["speaker"], s["text"]) for s in body["details"]["conversation"]["segments"]]
+
+        original = texts()
+        open_ui(page, ui_server, f"?t={transcription_id}")
+        second = page.locator("#hl-conversation .hl-seg").nth(1)
+        second.hover()
+        second.locator("button[data-edit=edit]").click()
+        line = second.locator(".hl-seg-text")
+        line.fill("My name is Joanne and I need help today.")
+        second.locator("button[data-edit=save]").click()
+        expect(page.locator("#hl-conversation .hl-undo-bar")).to_contain_text("1 correction")
+        assert texts()[1] == (original[1][0], "My name is Joanne and I need help today.")
+
+        second = page.locator("#hl-conversation .hl-seg").nth(1)
+        second.hover()
+        second.locator("button[data-edit=edit]").click()
+        page.evaluate("""() => {  // the cursor inside "and"
+            const text = document.querySelectorAll('#hl-conversation .hl-seg-text')[1].firstChild;
+            const range = document.createRange();
+            range.setStart(text, 'My name is Joanne an'.length);
+            window.getSelection().removeAllRanges();
+            window.getSelection().addRange(range);
+        }""")
+        second.locator("button[data-edit=split]").click()
+        expect(page.locator("#hl-conversation .hl-seg")).to_have_count(4)
+        assert [t for _, t in texts()[1:3]] == ["My name is Joanne", "and I need help today."]
+
+        third = page.locator("#hl-conversation .hl-seg").nth(2)
+        third.locator("select[data-edit=speaker]").select_option(original[0][0])
+        expect(page.locator("#hl-conversation .hl-undo-bar")).to_contain_text("3 corrections")
+        assert texts()[2] == (original[0][0], "and I need help today.")
+        first = page.locator("#hl-conversation .hl-seg").nth(0)
+        first.hover()
+        first.locator("button[data-edit=merge]").click()
+        expect(page.locator("#hl-conversation .hl-seg")).to_have_count(3)
+        assert texts()[0][1] == "Hello, thanks for calling. My name is Joanne"
+
+        page.locator("#hl-conversation button[data-edit=undo]").click()
+        expect(page.locator("#hl-conversation .hl-seg")).to_have_count(4)
+        page.locator("#hl-conversation button[data-edit=undo-all]").click()
+        expect(page.locator("#hl-conversation .hl-undo-bar")).to_have_count(0)
+        assert texts() == original
+    assert_clean(page)
+
+
 def test_bulk_review_group_change(page: Any, ui_server: UiServer) -> None:
     with api_client(ui_server) as api:
         configuration_id = ensure_configuration(api, SUPPORT, SUPPORT_FIELDS, summary=True)
