@@ -147,8 +147,27 @@ class HeardClient:
         params = {k: v for k, v in filters.items() if v is not None}
         return self._object("GET", "/transcriptions", params=params)
 
-    def transcription(self, transcription_id: str) -> dict[str, Any]:
-        return self._object("GET", f"/transcriptions/{transcription_id}")
+    def transcription(self, transcription_id: str, *, words: bool = False) -> dict[str, Any]:
+        """The transcription; ``words=True`` adds each segment's timed words."""
+        return self._object("GET", f"/transcriptions/{transcription_id}", params={"words": "true"} if words else None)
+
+    # corrections (each answers with the corrected transcription, words included)
+
+    def correct_segment(self, transcription_id: str, index: int, *, text: str | None = None,
+                        speaker: str | None = None) -> dict[str, Any]:
+        body = {k: v for k, v in {"text": text, "speaker": speaker}.items() if v is not None}
+        return self._object("PATCH", f"/transcriptions/{transcription_id}/segments/{index}", json=body)
+
+    def merge_segment(self, transcription_id: str, index: int) -> dict[str, Any]:
+        return self._object("POST", f"/transcriptions/{transcription_id}/segments/{index}/merge")
+
+    def split_segment(self, transcription_id: str, index: int, word_index: int) -> dict[str, Any]:
+        return self._object("POST", f"/transcriptions/{transcription_id}/segments/{index}/split",
+                            json={"word_index": word_index})
+
+    def undo_correction(self, transcription_id: str, *, all_corrections: bool = False) -> dict[str, Any]:
+        return self._object("POST", f"/transcriptions/{transcription_id}/segments/undo",
+                            params={"all": "true"} if all_corrections else None)
 
     def delete_transcription(self, transcription_id: str) -> dict[str, Any]:
         return self._object("DELETE", f"/transcriptions/{transcription_id}")

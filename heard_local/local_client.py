@@ -62,8 +62,21 @@ class LocalClient:
             TranscriptionFilter(**{k: v for k, v in filters.items() if v is not None}), limit=limit, offset=offset)
         return {"transcriptions": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}
 
-    def transcription(self, transcription_id: str) -> dict[str, Any]:
-        return self.engine.get_transcription(transcription_id).to_api()
+    def transcription(self, transcription_id: str, *, words: bool = False) -> dict[str, Any]:
+        return self.engine.get_transcription(transcription_id).to_api(words=words)
+
+    def correct_segment(self, transcription_id: str, index: int, *, text: str | None = None,
+                        speaker: str | None = None) -> dict[str, Any]:
+        return self.engine.corrections.edit(transcription_id, index, text=text, speaker=speaker).to_api(words=True)
+
+    def merge_segment(self, transcription_id: str, index: int) -> dict[str, Any]:
+        return self.engine.corrections.merge(transcription_id, index).to_api(words=True)
+
+    def split_segment(self, transcription_id: str, index: int, word_index: int) -> dict[str, Any]:
+        return self.engine.corrections.split(transcription_id, index, word_index).to_api(words=True)
+
+    def undo_correction(self, transcription_id: str, *, all_corrections: bool = False) -> dict[str, Any]:
+        return self.engine.corrections.undo(transcription_id, all_edits=all_corrections).to_api(words=True)
 
     def delete_transcription(self, transcription_id: str) -> dict[str, Any]:
         self.engine.delete_transcription(transcription_id)

@@ -124,8 +124,10 @@ class OllamaLlm:
     def summarize(self, context: LlmContext, language: str | None, hook: ProgressHook) -> Summary:
         return summarize_conversation(context, language, self.chat, context_tokens=self.context_tokens, hook=hook)
 
-    def narrate(self, facts: dict[str, Any], summaries: list[str], language: str | None) -> Narrative:
-        return write_narrative(facts, summaries, language, self.chat, context_tokens=self.context_tokens)
+    def narrate(self, facts: dict[str, Any], summaries: list[str], language: str | None,
+                instructions: str | None = None) -> Narrative:
+        return write_narrative(facts, summaries, language, self.chat, context_tokens=self.context_tokens,
+                               instructions=instructions)
 
     # --- health -----------------------------------------------------------------------------------------
 

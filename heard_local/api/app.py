@@ -14,7 +14,7 @@ from heard_local.api.dedicated_threads import DedicatedThreads
 from heard_local.api.errors import install_error_handlers
 from heard_local.api.openapi import install_schema
 from heard_local.api.rate_limit import RateLimiter
-from heard_local.api.routes import configurations, customers, ingest, system, transcriptions, voices
+from heard_local.api.routes import configurations, corrections, customers, ingest, system, transcriptions, voices
 from heard_local.api.routes import exports as export_routes
 from heard_local.api.security import KeyCache
 from heard_local.api.uploads import remove_stale_partials
@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 
 
 def routers() -> list[APIRouter]:
-    return [ingest.router, configurations.router, transcriptions.router, customers.router, system.router,
-            export_routes.router, voices.router]
+    return [ingest.router, configurations.router, transcriptions.router, corrections.router, customers.router,
+            system.router, export_routes.router, voices.router]
 
 
 def create_app(engine: Engine, *, admin_token: str | None = None) -> FastAPI:

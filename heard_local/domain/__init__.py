@@ -15,6 +15,7 @@ from heard_local.domain.configuration import (
 from heard_local.domain.customer import Customer, normalize_email, normalize_phone
 from heard_local.domain.job import Job, JobKind, JobStatus, Progress
 from heard_local.domain.metadata import AudioUrlIngest, IngestMetadata, TranscriptIngest
+from heard_local.domain.redaction import RedactedSpan, RedactKind
 from heard_local.domain.transcription import (
     Channel,
     Conversation,
@@ -24,6 +25,7 @@ from heard_local.domain.transcription import (
     FieldValue,
     LlmStatus,
     Segment,
+    SegmentWord,
     SpeakerInfo,
     Summary,
     Transcription,
@@ -57,7 +59,10 @@ __all__ = [
     "JobStatus",
     "LlmStatus",
     "Progress",
+    "RedactKind",
+    "RedactedSpan",
     "Segment",
+    "SegmentWord",
     "SpeakerInfo",
     "Summary",
     "TranscriptIngest",

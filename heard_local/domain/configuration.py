@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from heard_local.domain.languages import DETECT, LANGUAGE_CODES
+from heard_local.domain.redaction import RedactKind
 
 MAX_CONFIGURATIONS = 20
 MAX_TAG_LENGTH = 255
@@ -17,6 +18,9 @@ MAX_EXTRACTION_FIELDS = 20
 MAX_VOCABULARY_TERMS = 500
 MAX_VOCABULARY_TERM_LENGTH = 100
 DEFAULT_CONFIGURATION_TAG = "Default"
+MAX_INSTRUCTIONS_LENGTH = 2000
+# Attributes heard-local adds beyond the documented Configuration; stored together (one JSON column).
+EXTRA_ATTRIBUTES = ("summary_instructions", "analytics_instructions", "redact", "redact_audio")
 
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
 
@@ -85,6 +89,23 @@ class ConfigurationInput(BaseModel):
     summary: bool = False
     summary_language: Language = DETECT
     analytics_language: Language = DETECT
+    # Extras beyond the documented attributes (see EXTRA_ATTRIBUTES); each is optional.
+    summary_instructions: str | None = Field(default=None, max_length=MAX_INSTRUCTIONS_LENGTH)
+    analytics_instructions: str | None = Field(default=None, max_length=MAX_INSTRUCTIONS_LENGTH)
+    redact: list[RedactKind] = Field(default_factory=list, max_length=len(RedactKind))
+    redact_audio: bool = False
+
+    @field_validator("summary_instructions", "analytics_instructions")
+    @classmethod
+    def _instructions(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return value.strip() or None  # blank: today's summary
+
+    @field_validator("redact")
+    @classmethod
+    def _unique_kinds(cls, value: list[RedactKind]) -> list[RedactKind]:
+        return list(dict.fromkeys(value))
 
     @field_validator("tag")
     @classmethod
@@ -133,6 +154,10 @@ class ConfigurationUpdate(BaseModel):
     summary: bool | None = None
     summary_language: Language | None = None
     analytics_language: Language | None = None
+    summary_instructions: str | None = Field(default=None, max_length=MAX_INSTRUCTIONS_LENGTH)
+    analytics_instructions: str | None = Field(default=None, max_length=MAX_INSTRUCTIONS_LENGTH)
+    redact: list[RedactKind] | None = Field(default=None, max_length=len(RedactKind))
+    redact_audio: bool | None = None
 
     def apply_to(self, current: ConfigurationInput) -> ConfigurationInput:
         """The configuration after this update, validated as a whole."""

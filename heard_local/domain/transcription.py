@@ -38,11 +38,24 @@ def speaker_id(index: int) -> str:
     return f"SPEAKER_{index:02d}"
 
 
+class SegmentWord(BaseModel):
+    """One recognised word with its time (seconds) and the recogniser's confidence. ``word`` keeps the
+    recogniser's own leading space; ``probability`` is None for a word a user typed in a correction."""
+
+    word: str
+    start: float
+    end: float
+    probability: float | None = None
+
+
 class Segment(BaseModel):
     text: str
     speaker: str
     start: float | None = None
     end: float | None = None
+    # Word timings, when the recogniser gave them. Not part of the documented shape: left out of
+    # to_api() unless asked for (GET ...?words=true).
+    words: list[SegmentWord] | None = Field(default=None, exclude=True)
 
 
 class Conversation(BaseModel):
@@ -129,9 +142,14 @@ class Transcription(BaseModel):
     customer_id: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
-    def to_api(self) -> dict[str, Any]:
-        """The document's shape: ``details`` only when COMPLETED, ``error`` only when FAILED."""
+    def to_api(self, *, words: bool = False) -> dict[str, Any]:
+        """The document's shape: ``details`` only when COMPLETED, ``error`` only when FAILED. With
+        ``words``, each segment also carries ``words`` ([] where no timings are known)."""
         data = self.model_dump(mode="json")
+        if words and self.details is not None and "details" in data:
+            for segment, dumped in zip(self.details.conversation.segments, data["details"]["conversation"]["segments"],
+                                       strict=True):
+                dumped["words"] = [w.model_dump(mode="json") for w in segment.words or []]
         if self.status is not TranscriptionStatus.COMPLETED:
             data.pop("details", None)
         if self.status is not TranscriptionStatus.FAILED:

@@ -140,7 +140,8 @@ class AnalyticsReporter:
         facts = facts_for_prompt(deterministic)
         summaries = self.store.analytics.recent_summaries(configuration.configuration_id, SUMMARIES_FOR_NARRATIVE)
         fingerprint = hashlib.sha256(json.dumps(
-            [facts, summaries, language, self.settings.ollama_model], sort_keys=True, default=str
+            [facts, summaries, language, self.settings.ollama_model, configuration.analytics_instructions],
+            sort_keys=True, default=str
         ).encode()).hexdigest()
         with self._lock:
             cached = self._narratives.get(configuration.configuration_id)
@@ -148,7 +149,7 @@ class AnalyticsReporter:
             return {**cached[1], "cached": True}
         try:
             writer = self.models.llm.get()
-            narrative = writer.narrate(facts, summaries, language)
+            narrative = writer.narrate(facts, summaries, language, configuration.analytics_instructions)
         except ImportError as exc:
             return {**base, "status": "unavailable", "reason": f"The LLM adapter is not available: {exc}"}
         except LlmUnavailableError as exc:

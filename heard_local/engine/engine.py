@@ -44,6 +44,7 @@ from heard_local.domain import (
 )
 from heard_local.domain.validation import parse, validation_error_from_pydantic
 from heard_local.engine.analytics import AnalyticsReporter
+from heard_local.engine.corrections import TranscriptCorrections
 from heard_local.engine.ingest import IngestOutcome, PreparedIngest, write_ingest_batch
 from heard_local.engine.media import sha256_file, store_media
 from heard_local.engine.models import ModelManager
@@ -517,6 +518,11 @@ class Engine:
     def media_path(self, transcription_id: str) -> Path | None:
         media = self.store.transcriptions.media_path(transcription_id)
         return Path(media) if media else None
+
+    @cached_property
+    def corrections(self) -> TranscriptCorrections:
+        """Undoable corrections of finished transcripts (engine/corrections.py)."""
+        return TranscriptCorrections(self.store)
 
     # --- customers --------------------------------------------------------------------------------
 

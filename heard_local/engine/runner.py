@@ -14,6 +14,7 @@ from heard_local.domain.clock import utcnow
 from heard_local.domain.metadata import IngestMetadata
 from heard_local.engine.models import ModelManager
 from heard_local.engine.progress import JobProgressRecorder
+from heard_local.engine.redaction_stage import RedactionOutcome, run_redaction
 from heard_local.engine.retry import RetryStrategy
 from heard_local.engine.voices import VoiceProfiles
 from heard_local.errors import HeardError, InternalError, LlmUnavailableError
@@ -60,6 +61,8 @@ class JobRunner:
                 self._reprocess(job, configuration, recorder)
                 return
             conversation = self._conversation(job, configuration, recorder)
+            redaction = self._redact(job, configuration, conversation)
+            conversation = redaction.conversation
             speakers = {
                 speaker: SpeakerInfo(role=conversation.speaker_roles.get(speaker))
                 for speaker in dict.fromkeys(s.speaker for s in conversation.segments)
@@ -73,6 +76,7 @@ class JobRunner:
                     words=conversation.words,
                 )
                 self.store.voices.save_voiceprints(cur, job.transcription_id, conversation.voiceprints)
+                redaction.save(cur, self.store, job.transcription_id)
 
             llm = wants_llm(configuration)
             if llm:
@@ -82,10 +86,20 @@ class JobRunner:
             # without one, a single transaction takes the conversation to COMPLETED
             self._complete(job, configuration, outcome, duration=conversation.duration,
                            before=None if llm else save_conversation)
+            redaction.finish(self.store)
         except Exception as error:  # every failure is recorded on the job; the worker never dies
             self._fail_or_retry(job, error)
 
     # --- stages -----------------------------------------------------------------------------------
+
+    def _redact(self, job: Job, configuration: Configuration, conversation: ConversationResult) -> RedactionOutcome:
+        """The configuration's ``redact`` applied before anything is stored (engine/redaction_stage.py)."""
+        media = None
+        if configuration.redact_audio and job.kind is JobKind.AUDIO:  # an audio_url job's file is known by now
+            media = self.store.jobs.get(job.job_id).payload.get("media_path")
+        metadata = IngestMetadata.model_validate(job.payload.get("metadata", {}))
+        return run_redaction(conversation, configuration, metadata, media=Path(media) if media else None,
+                             region=self.settings.default_phone_region, decoder=self.decoder)
 
     def _conversation(self, job: Job, configuration: Configuration, hook: ProgressHook) -> ConversationResult:
         metadata = IngestMetadata.model_validate(job.payload.get("metadata", {}))
@@ -138,6 +152,7 @@ class JobRunner:
             language=language,
             speaker_labels={k: (v.name or v.role or k) for k, v in speakers.items()},
             metadata=transcription.metadata,
+            summary_instructions=configuration.summary_instructions,
         )
         try:
             llm = self.models.llm.get()

@@ -4,9 +4,10 @@ Speaker labels use the name a user gave, else the transcript's role ("Agent"), e
 
 Subtitles follow their formats strictly: SRT cues are ``index``, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``,
 text, separated by one blank line; WebVTT starts with ``WEBVTT``, uses ``HH:MM:SS.mmm``, escapes
-``& < >`` and names the speaker with a ``<v Speaker>`` voice tag. A long turn is split into several
-cues of at most two lines of 42 characters (times shared out by length), as subtitle players expect;
-pass ``split=False`` for exactly one cue per segment.
+``& < >`` and names the speaker with a ``<v Speaker>`` voice tag (SRT starts each cue with "Speaker: ").
+A long turn is split into several cues of at most two lines of 42 characters: at word boundaries, timed
+by the recogniser's words (:mod:`heard_local.exports.subtitle_cues`), or for a transcript without word
+timings with its time shared out by length. Pass ``split=False`` for exactly one cue per segment.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from dataclasses import dataclass
 
 from heard_local.domain import Segment, Transcription
 from heard_local.errors import ConflictError, ValidationError
+from heard_local.exports.subtitle_cues import LINE_CHARS, cut_words
 
 FORMATS = ("json", "txt", "srt", "vtt")
 MEDIA_TYPES = {"json": "application/json", "txt": "text/plain; charset=utf-8",
                "srt": "application/x-subrip; charset=utf-8", "vtt": "text/vtt; charset=utf-8"}
 
-LINE_CHARS = 42  # the usual subtitle line length; a cue has at most two lines
 _MIN_SECONDS_PER_CUE = 0.5  # never split a turn into cues shorter than this
 _WORDS_PER_SECOND = 2.5  # conversational speech, for transcripts without timestamps
 _SENTENCE_END = re.compile(r"[.!?…:;]$")
@@ -122,12 +123,17 @@ def _cue_lines(words: list[str], prefix: str, split: bool) -> list[list[str]]:
 
 def cues(transcription: Transcription, *, split: bool = True, speaker_prefix: bool = False) -> list[Cue]:
     """The subtitle cues of a transcription: one per segment, or (``split``) as many two-line cues as a
-    segment needs, its time shared out by length. ``speaker_prefix`` starts each cue with "Name: "."""
+    segment needs, cut at its words' times (without word timings: its time shared out by length).
+    ``speaker_prefix`` starts each cue with "Name: "."""
     result = []
     for start, end, segment in _timed(transcription):
         speaker = _one_line(transcription.speaker_label(segment.speaker))
         words = segment.text.split() or [""]
         prefix = f"{speaker}: " if speaker_prefix else ""
+        if split and segment.words:
+            result += [Cue(start=c.start, end=c.end, speaker=speaker, lines=c.lines)
+                       for c in cut_words(segment.words, prefix)]
+            continue
         laid_out = _cue_lines(words, prefix, split)
         if len(laid_out) > 1 and end - start < _MIN_SECONDS_PER_CUE * len(laid_out):
             laid_out = _cue_lines(words, prefix, split=False)

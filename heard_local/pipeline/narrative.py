@@ -49,7 +49,8 @@ class Narrative:
 class NarrativeWriter(Protocol):
     """What the analytics report needs from an LLM adapter (OllamaLlm implements it)."""
 
-    def narrate(self, facts: dict[str, Any], summaries: list[str], language: str | None) -> Narrative: ...
+    def narrate(self, facts: dict[str, Any], summaries: list[str], language: str | None,
+                instructions: str | None = None) -> Narrative: ...
 
 
 def _texts(raw: Any) -> list[str]:
@@ -96,8 +97,8 @@ def facts_for_prompt(deterministic: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_narrative(facts: dict[str, Any], summaries: list[str], language: str | None, chat: JsonChat, *,
-                    context_tokens: int) -> Narrative:
-    overhead = estimate_tokens(NARRATIVE_SYSTEM + narrative_request(facts, [], language))
+                    context_tokens: int, instructions: str | None = None) -> Narrative:
+    overhead = estimate_tokens(NARRATIVE_SYSTEM + narrative_request(facts, [], language, instructions))
     budget = context_tokens - overhead - min(_OUTPUT_TOKENS, context_tokens // 3)
     chosen: list[str] = []
     for summary in summaries:
@@ -109,7 +110,7 @@ def write_narrative(facts: dict[str, Any], summaries: list[str], language: str |
         chosen.append(text)
         budget -= cost
     messages = [{"role": "system", "content": NARRATIVE_SYSTEM},
-                {"role": "user", "content": narrative_request(facts, chosen, language)}]
+                {"role": "user", "content": narrative_request(facts, chosen, language, instructions)}]
     narrative = ask_json(chat, messages, NARRATIVE_SCHEMA, _validate, temperature=0.3, task="analytics narrative")
     narrative.summaries_used = len(chosen)
     return narrative

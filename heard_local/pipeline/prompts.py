@@ -66,24 +66,35 @@ def extraction_request(field_lines: list[str], transcript: str, part: tuple[int,
     return f"{where}Fields to extract:\n" + "\n".join(field_lines) + f"\n\nTranscript:\n{transcript}"
 
 
-def summary_request(transcript: str, language: str | None, part: tuple[int, int] | None) -> str:
+def _as_asked(instructions: str) -> str:
+    return ("Write the summary as the reader asked (the \"summary\" text holds the whole of it), following "
+            f"these instructions:\n<instructions>\n{instructions}\n</instructions>")
+
+
+def summary_request(transcript: str, language: str | None, part: tuple[int, int] | None,
+                    instructions: str | None = None) -> str:
     if part is None:
         task = "Summarise this conversation in 3 to 8 sentences."
+        if instructions:
+            task = f"Summarise this conversation. {_as_asked(instructions)}\n"
     else:
         task = (f"This is part {part[0]} of {part[1]} of a long conversation. Summarise this part in 3 to 6 "
                 "sentences; keep names, numbers, decisions and open questions, they are needed later.")
     return f"{task} {write_in(language)}\n\nTranscript:\n{transcript}"
 
 
-def combine_request(partials: list[str], language: str | None, final: bool) -> str:
+def combine_request(partials: list[str], language: str | None, final: bool, instructions: str | None = None) -> str:
     numbered = "\n\n".join(f"Part {i}:\n{text}" for i, text in enumerate(partials, start=1))
     goal = ("one summary of the whole conversation in 4 to 10 sentences" if final
             else "one shorter summary of these consecutive parts, keeping names, numbers and decisions")
+    if final and instructions:
+        goal = f"one summary of the whole conversation. {_as_asked(instructions)}\n"
     return (f"These are summaries of consecutive parts of one long conversation, in order. Combine them into "
             f"{goal}. {write_in(language)}\n\n{numbered}")
 
 
-def narrative_request(facts: dict[str, Any], summaries: list[str], language: str | None) -> str:
+def narrative_request(facts: dict[str, Any], summaries: list[str], language: str | None,
+                      instructions: str | None = None) -> str:
     parts = [
         "Write the report from these numbers about the configuration's conversations:",
         json.dumps(facts, ensure_ascii=False, separators=(",", ":")),
@@ -96,4 +107,7 @@ def narrative_request(facts: dict[str, Any], summaries: list[str], language: str
         "phrases), \"insights\" (2 to 5 items, each a \"finding\" grounded in the numbers or summaries and a "
         f"concrete \"recommendation\"). {write_in(language or 'en')}"
     )
+    if instructions:
+        parts.append("The reader of the report also asks for this (keep the JSON shape above):\n"
+                     f"<instructions>\n{instructions}\n</instructions>")
     return "\n\n".join(parts)

@@ -171,6 +171,7 @@ class LlmContext:
     language: str | None
     speaker_labels: dict[str, str] = field(default_factory=dict)  # SPEAKER_00 -> "Agent"
     metadata: dict[str, Any] = field(default_factory=dict)
+    summary_instructions: str | None = None  # the configuration's own wish for the summary's form
 
 
 class FieldExtractor(Protocol):

@@ -46,16 +46,16 @@ def _ask(chat: JsonChat, prompt: str) -> str:
 
 
 def reduce_summaries(partials: list[str], language: str | None, chat: JsonChat, *, context_tokens: int,
-                     hook: ProgressHook) -> str:
+                     hook: ProgressHook, instructions: str | None = None) -> str:
     """Combine consecutive partial summaries into one, in as many levels as the context requires."""
-    overhead = estimate_tokens(SUMMARY_SYSTEM + combine_request([], language, final=True))
+    overhead = estimate_tokens(SUMMARY_SYSTEM + combine_request([], language, final=True, instructions=instructions))
     budget = context_tokens - overhead - output_reserve(context_tokens)
     level = 0
     while True:
         batches = chunk_texts(partials, budget)
         if len(batches) == 1:
             hook("reduce", completed=level, total=level + 1)
-            return _ask(chat, combine_request(batches[0], language, final=True))
+            return _ask(chat, combine_request(batches[0], language, final=True, instructions=instructions))
         if len(batches) == len(partials):  # none fit together: pair them anyway so every level shrinks
             batches = [partials[i:i + 2] for i in range(0, len(partials), 2)]
         hook("reduce", completed=level, total=level + 2)
@@ -69,11 +69,12 @@ def summarize_conversation(context: LlmContext, language: str | None, chat: Json
     lines = render_lines(context.segments, context.speaker_labels)
     if not lines:  # nothing was said; nothing to ask a model about
         return Summary(summary="")
-    overhead = estimate_tokens(SUMMARY_SYSTEM + summary_request("", language, (1, 1)))
+    instructions = context.summary_instructions
+    overhead = estimate_tokens(SUMMARY_SYSTEM + summary_request("", language, None, instructions))
     chunks = chunk_lines(lines, context_tokens - overhead - output_reserve(context_tokens))
     if len(chunks) == 1:
         hook("summary", completed=0, total=1)
-        text = _ask(chat, summary_request(chunks[0].text, language, None))
+        text = _ask(chat, summary_request(chunks[0].text, language, None, instructions))
         hook("summary", completed=1, total=1)
         return Summary(summary=text)
     partials: list[str] = []
@@ -81,4 +82,5 @@ def summarize_conversation(context: LlmContext, language: str | None, chat: Json
         hook("map", completed=number - 1, total=len(chunks))
         partials.append(_ask(chat, summary_request(chunk.text, language, (number, len(chunks)))))
     hook("map", completed=len(chunks), total=len(chunks))
-    return Summary(summary=reduce_summaries(partials, language, chat, context_tokens=context_tokens, hook=hook))
+    return Summary(summary=reduce_summaries(partials, language, chat, context_tokens=context_tokens, hook=hook,
+                                            instructions=instructions))

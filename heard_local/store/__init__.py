@@ -13,6 +13,8 @@ from heard_local.store.fetched_media import FetchedMediaRepo
 from heard_local.store.idempotency import IdempotencyRepo
 from heard_local.store.jobs import JobRepo, NewJob
 from heard_local.store.model_speed import ModelSpeedRepo
+from heard_local.store.redactions import RedactionRepo
+from heard_local.store.segment_edits import SegmentEditRepo
 from heard_local.store.transcriptions import NewTranscription, Page, TranscriptionFilter, TranscriptionRepo
 from heard_local.store.voices import VoiceRepo
 from heard_local.store.webhooks import WebhookOutbox
@@ -34,6 +36,8 @@ class Store:
         self.fetched_media = FetchedMediaRepo(self.db)
         self.analytics = AnalyticsRepo(self.db)
         self.voices = VoiceRepo(self.db)
+        self.segment_edits = SegmentEditRepo(self.db)
+        self.redactions = RedactionRepo(self.db)
 
     def close(self) -> None:
         self.db.close()

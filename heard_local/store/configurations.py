@@ -8,7 +8,7 @@ from typing import Any
 
 from heard_local.domain import MAX_CONFIGURATIONS, Configuration, ConfigurationInput
 from heard_local.domain.clock import from_db, to_db, utcnow
-from heard_local.domain.configuration import DEFAULT_CONFIGURATION_TAG
+from heard_local.domain.configuration import DEFAULT_CONFIGURATION_TAG, EXTRA_ATTRIBUTES
 from heard_local.domain.webhook_signature import new_secret
 from heard_local.errors import ConflictError, NotFoundError
 from heard_local.store.database import Database
@@ -16,13 +16,17 @@ from heard_local.store.database import Database
 LOCAL_CLIENT_ID = "local"
 _COLUMNS = (
     "configuration_id, client_id, tag, vocabulary, extraction_fields, webhooks, summary, "
-    "summary_language, analytics_language, is_default, created_at, updated_at"
+    "summary_language, analytics_language, is_default, created_at, updated_at, extras"
 )
+
+
+def _extras(data: ConfigurationInput) -> str:
+    return json.dumps(data.model_dump(mode="json", include=set(EXTRA_ATTRIBUTES)))
 
 
 def _row_to_configuration(row: tuple[Any, ...]) -> Configuration:
     (cid, client_id, tag, vocabulary, fields, webhooks, summary, summary_language,
-     analytics_language, is_default, created_at, updated_at) = row
+     analytics_language, is_default, created_at, updated_at, extras) = row
     return Configuration(
         configuration_id=cid,
         client_id=client_id,
@@ -36,6 +40,7 @@ def _row_to_configuration(row: tuple[Any, ...]) -> Configuration:
         is_default=is_default,
         created_at=from_db(created_at),
         updated_at=from_db(updated_at),
+        **(json.loads(extras) if extras else {}),
     )
 
 
@@ -112,11 +117,11 @@ class ConfigurationRepo:
             cur.execute(
                 "INSERT INTO configurations (configuration_id, client_id, tag, vocabulary, extraction_fields, "
                 "webhooks, webhook_secret, summary, summary_language, analytics_language, is_default, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, updated_at, extras) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [configuration_id, LOCAL_CLIENT_ID, data.tag, json.dumps(data.vocabulary),
                  json.dumps([f.model_dump(mode="json") for f in data.extraction_fields]),
                  data.webhooks.model_dump_json() if data.webhooks else None, secret, data.summary,
-                 data.summary_language, data.analytics_language, is_default, now, None],
+                 data.summary_language, data.analytics_language, is_default, now, None, _extras(data)],
             )
         self._forget()  # a tag looked up before may name this one now
         return self.get(configuration_id), secret
@@ -127,12 +132,12 @@ class ConfigurationRepo:
             self.get(configuration_id)
             cur.execute(
                 "UPDATE configurations SET tag = ?, vocabulary = ?, extraction_fields = ?, webhooks = ?, "
-                "summary = ?, summary_language = ?, analytics_language = ?, updated_at = ? "
+                "summary = ?, summary_language = ?, analytics_language = ?, updated_at = ?, extras = ? "
                 "WHERE configuration_id = ?",
                 [data.tag, json.dumps(data.vocabulary),
                  json.dumps([f.model_dump(mode="json") for f in data.extraction_fields]),
                  data.webhooks.model_dump_json() if data.webhooks else None, data.summary,
-                 data.summary_language, data.analytics_language, to_db(utcnow()), configuration_id],
+                 data.summary_language, data.analytics_language, to_db(utcnow()), _extras(data), configuration_id],
             )
             self._forget()
         self._forget()

@@ -184,6 +184,36 @@ CREATE TABLE voice_profiles (
 
 CREATE INDEX voiceprints_transcription ON speaker_voiceprints (transcription_id);
 """),
+    (3, "segment edits (undoable corrections), redacted spans, configuration extras", """
+-- One row per correction of a transcript, in order; ``before`` holds the segments as they were, so the
+-- last edit can be undone and the first one's ``before`` is the recogniser's original output.
+CREATE TABLE segment_edits (
+    transcription_id VARCHAR NOT NULL,
+    seq              INTEGER NOT NULL,
+    kind             VARCHAR NOT NULL,            -- edit | merge | split
+    segment_index    INTEGER NOT NULL,
+    change           JSON,
+    "before"         JSON NOT NULL,
+    created_at       TIMESTAMP NOT NULL
+);
+CREATE INDEX segment_edits_transcription ON segment_edits (transcription_id);
+
+-- Spans taken out of a transcript (and its recording, with redact_audio) by the configuration's redact.
+CREATE TABLE redactions (
+    transcription_id VARCHAR NOT NULL,
+    position         INTEGER NOT NULL,
+    kind             VARCHAR NOT NULL,            -- card | phone | email | ssn | iban | person
+    segment_index    INTEGER NOT NULL,
+    char_start       INTEGER NOT NULL,            -- offsets of the tag in the stored segment text
+    char_end         INTEGER NOT NULL,
+    start_s          DOUBLE,
+    end_s            DOUBLE
+);
+CREATE INDEX redactions_transcription ON redactions (transcription_id);
+
+-- Configuration attributes beyond the documented ones (summary_instructions, redact…), as one object.
+ALTER TABLE configurations ADD COLUMN extras JSON;
+"""),
 ]
 
 

@@ -186,7 +186,7 @@ class TranscriptionRepo:
                           [transcription_id]).fetchone()
         if row is None:
             raise NotFoundError(f"Transcription {transcription_id} not found", field="transcription_id")
-        for table in ("segments", "extracted_fields", "jobs", "webhook_outbox"):
+        for table in ("segments", "segment_edits", "redactions", "extracted_fields", "jobs", "webhook_outbox"):
             cur.execute(f"DELETE FROM {table} WHERE transcription_id = ?", [transcription_id])
         cur.execute("DELETE FROM transcriptions WHERE transcription_id = ?", [transcription_id])
         VoiceRepo(self.db).forget_source(cur, transcription_id)  # voiceprints are deleted with it
@@ -225,10 +225,10 @@ class TranscriptionRepo:
 
     def segments(self, transcription_id: str) -> list[Segment]:
         rows = self.db.fetchall(
-            "SELECT text, speaker, start_s, end_s FROM segments WHERE transcription_id = ? ORDER BY idx",
+            "SELECT text, speaker, start_s, end_s, words FROM segments WHERE transcription_id = ? ORDER BY idx",
             [transcription_id],
         )
-        return [Segment(text=r[0], speaker=r[1], start=r[2], end=r[3]) for r in rows]
+        return [Segment(text=r[0], speaker=r[1], start=r[2], end=r[3], words=loads(r[4])) for r in rows]
 
     def words(self, transcription_id: str) -> list[list[dict[str, Any]] | None]:
         rows = self.db.fetchall("SELECT words FROM segments WHERE transcription_id = ? ORDER BY idx",

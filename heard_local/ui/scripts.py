@@ -16,10 +16,10 @@ element.addEventListener('click', (event) => {
 """
 
 # The conversation: clicking a timed segment plays the recording from there; while it plays, the
-# segment being spoken is highlighted.
+# segment being spoken is highlighted, and the word being spoken in it.
 TRANSCRIPT = """
 element.addEventListener('click', (event) => {
-  if (event.target.closest('audio')) return;
+  if (event.target.closest('audio') || event.target.closest('.hl-seg-tools, .hl-undo-bar, .hl-editing')) return;
   const segment = event.target.closest('.hl-seg[data-start]');
   const player = element.querySelector('#hl-audio');
   if (!segment || !player) return;
@@ -39,7 +39,64 @@ element.addEventListener('timeupdate', (event) => {
     if (segment !== current) segment.classList.remove('hl-playing');
   }
   if (current) current.classList.add('hl-playing');
+  highlightWord(current, now);
 }, true);
+// Inline corrections: Edit makes the line editable; Save, Split (at the cursor), Merge, a speaker picked,
+// Undo go to the Python handler, which corrects the transcript through the engine and re-renders it.
+element.addEventListener('click', (event) => {
+  const control = event.target.closest('button[data-edit]');
+  if (!control) return;
+  event.preventDefault();
+  const segment = control.closest('.hl-seg');
+  const index = segment ? Number(segment.dataset.index) : -1;
+  const text = segment ? segment.querySelector('.hl-seg-text') : null;
+  const action = control.dataset.edit;
+  if (action === 'edit') {
+    segment.classList.add('hl-editing');
+    text.contentEditable = 'true';
+    text.focus();
+  } else if (action === 'save') {
+    trigger('click', {edit: 'text', index, text: text.innerText});
+  } else if (action === 'split') {
+    const selection = window.getSelection();
+    if (!selection.rangeCount || !text.contains(selection.anchorNode)) return;
+    const before = document.createRange();
+    before.selectNodeContents(text);
+    before.setEnd(selection.anchorNode, selection.anchorOffset);
+    trigger('click', {edit: 'split', index, at: before.toString().length});
+  } else {
+    trigger('click', {edit: action, index});
+  }
+});
+element.addEventListener('change', (event) => {
+  const pick = event.target.closest('select[data-edit="speaker"]');
+  if (!pick) return;
+  trigger('click', {edit: 'speaker', index: Number(pick.closest('.hl-seg').dataset.index), speaker: pick.value});
+});
+// The word being played, marked with the CSS Custom Highlight API (no change to the page's markup, so
+// evidence marks stay as they are); browsers without it just keep the segment highlight.
+function highlightWord(segment, now) {
+  if (!window.CSS || !CSS.highlights || typeof Highlight === 'undefined') return;
+  CSS.highlights.delete('hl-word');
+  if (!segment || !segment.dataset.words) return;
+  const words = segment.dataset.words.split(';').map((cell) => cell.split(',').map(Number));
+  let word = null;
+  for (const candidate of words) {
+    if (candidate[0] <= now) word = candidate; else break;
+  }
+  if (!word || now > word[1] + 0.3) return;
+  const text = segment.querySelector('.hl-seg-text');
+  const walker = document.createTreeWalker(text, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  let seen = 0, started = false;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const length = node.textContent.length;
+    if (!started && word[2] < seen + length) { range.setStart(node, word[2] - seen); started = true; }
+    if (started && word[3] <= seen + length) { range.setEnd(node, word[3] - seen); break; }
+    seen += length;
+  }
+  if (started) CSS.highlights.set('hl-word', new Highlight(range));
+}
 """
 
 # Evidence quotes next to the extracted fields: show the segment they come from (and seek there).

@@ -20,6 +20,7 @@ from heard_local.ui.format import (
     status_badge,
     value_text,
 )
+from heard_local.ui.segment_tools import segment_tools, undo_bar
 
 PALETTE_SIZE = 8
 EXPORT_FORMATS = (("txt", "Text"), ("srt", "SRT"), ("vtt", "WebVTT"), ("json", "JSON"))
@@ -157,34 +158,58 @@ def render_player(transcription_id: str, has_media: bool) -> str:
             "Your browser cannot play this recording.</audio></div>")
 
 
-def _segment_row(index: int, segment: Segment, label: str, color: int, marks: list[tuple[str, str]]) -> str:
+def word_offsets(segment: Segment) -> str:
+    """``start,end,first,last;...`` per timed word: its seconds and its characters in ``segment.text``
+    (what the page shows), for the script that highlights the word being played. Empty without timings."""
+    cells: list[str] = []
+    cursor = 0
+    for word in segment.words or []:
+        token = word.word.strip()
+        at = segment.text.find(token, cursor) if token else -1
+        if at < 0:
+            continue
+        cursor = at + len(token)
+        cells.append(f"{word.start:.2f},{word.end:.2f},{at},{cursor}")
+    return ";".join(cells)
+
+
+def _segment_row(index: int, segment: Segment, label: str, color: int, marks: list[tuple[str, str]],
+                 tools: str = "") -> str:
     timed = segment.start is not None
     start_attr = f' data-start="{segment.start:.3f}"' if timed else ""
+    words = word_offsets(segment)
+    if words:
+        start_attr += f' data-words="{words}"'
     stamp = f'<span class="hl-time">{esc(clock(segment.start))}</span>' if timed else ""
     tip = ' title="Play from here"' if timed else ""
     return (
         f'<div class="hl-seg hl-spk-{color}{" hl-seekable" if timed else ""}" id="hl-seg-{index}"'
         f' data-index="{index}"{start_attr}{tip}>'
-        f'<div class="hl-seg-meta"><span class="hl-speaker">{esc(label)}</span>{stamp}</div>'
+        f'<div class="hl-seg-meta"><span class="hl-speaker">{esc(label)}</span>{stamp}{tools}</div>'
         f'<div class="hl-seg-text">{highlighted_text(segment.text, marks)}</div>'
         "</div>"
     )
 
 
-def render_conversation(transcription: Transcription, *, has_media: bool = False) -> str:
+def render_conversation(transcription: Transcription, *, has_media: bool = False,
+                        corrections: int | None = None) -> str:
+    """``corrections``: how many corrections were made (None: no correction controls)."""
     details = transcription.details
     if details is None or not details.conversation.segments:
         return render_player(transcription.transcription_id, has_media) + alert(
             "This conversation has no speech to show.", "info")
     colors = speaker_colors(transcription)
     marks = evidence_by_segment(transcription)
+    segments = details.conversation.segments
+    speakers = [(sid, transcription.speaker_label(sid)) for sid in speaker_order(transcription)]
     rows = [
         _segment_row(i, segment, transcription.speaker_label(segment.speaker), colors.get(segment.speaker, 0),
-                     marks.get(i, []))
-        for i, segment in enumerate(details.conversation.segments)
+                     marks.get(i, []), "" if corrections is None
+                     else segment_tools(i, segment, speakers, last=i == len(segments) - 1))
+        for i, segment in enumerate(segments)
     ]
     warnings = "".join(alert(w, "warning") for w in details.warnings)
-    return (render_player(transcription.transcription_id, has_media) + warnings
+    return (render_player(transcription.transcription_id, has_media) + warnings + undo_bar(corrections or 0)
             + f'<div class="hl-transcript" id="hl-transcript">{"".join(rows)}</div>')
 
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from heard_local.client import HeardClient, verify_webhook
 from heard_local.domain.webhook_signature import signed_headers
 from heard_local.engine import Engine
-from heard_local.errors import AuthError, NotFoundError, RateLimitedError, ValidationError
+from heard_local.errors import AuthError, HeardError, NotFoundError, RateLimitedError, ValidationError
 from tests.api.support import LiveServer, write_wav
 
 
@@ -78,3 +78,39 @@ def test_verify_webhook_for_receivers() -> None:
     assert verify_webhook(secret, headers, body)
     assert not verify_webhook(secret, headers, body.replace("COMPLETED", "FAILED"))
     assert not verify_webhook("whsec_" + "A" * 32, headers, body)
+
+
+def test_corrections_through_the_client(live: LiveServer, api_key: str) -> None:
+    with HeardClient(live.url, api_key=api_key) as client:
+        job = client.ingest_transcript("Agent: Good morning, this is Ann\nCustomer: Hello there, I need a refund")
+        tid = client.wait_for_transcription(job["job_id"], timeout=30)["transcription_id"]
+        edited = client.correct_segment(tid, 1, text="Hello there, I need a refund today", speaker="SPEAKER_00")
+        assert edited["details"]["conversation"]["segments"][1] == {
+            "text": "Hello there, I need a refund today", "speaker": "SPEAKER_00", "start": None, "end": None,
+            "words": []}
+        split = client.split_segment(tid, 0, 2)
+        assert [s["text"] for s in split["details"]["conversation"]["segments"]][:2] == ["Good morning,", "this is Ann"]
+        merged = client.merge_segment(tid, 0)
+        assert merged["details"]["conversation"]["segments"][0]["text"] == "Good morning, this is Ann"
+        assert client.transcription(tid, words=True)["details"]["conversation"]["segments"][0]["words"] == []
+        undone = client.undo_correction(tid, all_corrections=True)
+        assert [s["text"] for s in undone["details"]["conversation"]["segments"]] == [
+            "Good morning, this is Ann", "Hello there, I need a refund"]
+        with pytest.raises(HeardError) as raised:
+            client.undo_correction(tid)
+        assert raised.value.code == "CONFLICT"
+
+
+def test_the_local_client_corrects_the_same_way(api_engine: Engine) -> None:
+    from heard_local.local_client import LocalClient
+
+    client = LocalClient(api_engine)
+    job = client.ingest_transcript("Agent: Good morning, this is Ann\nCustomer: Hello there")
+    tid = client.wait_for_job(job["job_id"], timeout=30)["transcription_id"]
+    edited = client.correct_segment(tid, 1, text="Hello there, Ann")
+    assert edited["details"]["conversation"]["segments"][1]["text"] == "Hello there, Ann"
+    assert len(client.split_segment(tid, 0, 2)["details"]["conversation"]["segments"]) == 3
+    assert len(client.merge_segment(tid, 0)["details"]["conversation"]["segments"]) == 2
+    assert client.undo_correction(tid, all_corrections=True)["details"]["conversation"]["segments"][1]["text"] == (
+        "Hello there")
+    assert "words" not in client.transcription(tid)["details"]["conversation"]["segments"][0]

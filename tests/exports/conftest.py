@@ -13,6 +13,7 @@ import pytest
 
 from heard_local.engine import Engine
 from tests.exports.helpers import ingest_conversations, quiet_settings
+from tests.support.real_calls import SeededCalls, seed_real_calls
 
 
 @dataclass
@@ -44,3 +45,9 @@ def filled(seeded: Seeded, tmp_path: Path) -> Iterator[Filled]:
         yield Filled(engine=engine, ids=list(seeded.ids))
     finally:
         engine.close()
+
+
+@pytest.fixture(scope="session")
+def real_calls(tmp_path_factory: pytest.TempPathFactory) -> SeededCalls:
+    """Transcripts of real recordings by the real bundled Whisper model (see tests/support/real_calls.py)."""
+    return seed_real_calls(tmp_path_factory.mktemp("real-calls") / "data")

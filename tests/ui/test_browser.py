@@ -277,6 +277,88 @@ def test_recording_plays_from_the_segment_clicked(page: Any, ui_server: UiServer
     assert_clean(page)
 
 
+def test_the_word_being_played_is_highlighted(page: Any, ui_server: UiServer) -> None:
+    recording = shared_data_path("faster-whisper", "stereo_diarization.wav")
+    with api_client(ui_server) as api:
+        with recording.open("rb") as handle:
+            answer = api.post("/ingest/audio", files={"audio_file": (recording.name, handle, "audio/wav")},
+                              data={"metadata": '{"name": "Word test"}'})
+        answer.raise_for_status()
+        transcription_id = answer.json()["transcription_id"]
+        assert wait_for_job(api, answer.json()["job_id"])["status"] == "completed"
+        stored = api.get(f"/transcriptions/{transcription_id}", params={"words": "true"}).json()
+    open_ui(page, ui_server, f"?t={transcription_id}")
+    page.wait_for_function("document.getElementById('hl-audio').readyState >= 1")
+    segment = page.locator("#hl-conversation .hl-seg[data-words]").last  # the one playing from its start on
+    index = int(segment.get_attribute("data-index") or "0")
+    words = stored["details"]["conversation"]["segments"][index]["words"]
+    word = words[len(words) // 2]
+    shown = page.evaluate("""(at) => {
+        const player = document.getElementById('hl-audio');
+        player.pause();
+        player.currentTime = at;
+        player.dispatchEvent(new Event('timeupdate'));
+        const marked = CSS.highlights.get('hl-word');
+        return marked ? [...marked][0].toString() : null;
+    }""", word["start"] + 0.01)
+    assert shown == word["word"].strip()
+    assert_clean(page)
+
+
+def test_inline_corrections_edit_split_merge_move_and_undo(page: Any, ui_server: UiServer) -> None:
+    with api_client(ui_server) as api:
+        configuration_id = ensure_configuration(api, "Corrections", [], summary=False)
+        transcription_id = ingest_transcript(
+            api, configuration_id, "Corrections", "Agent: Hello, thanks for calling.\n"
+            "Customer: My name is Jo and I need help today.\nAgent: Sure.\n")
+
+        def texts() -> list[tuple[str, str]]:
+            body = api.get(f"/transcriptions/{transcription_id}").json()
+            return [(s["speaker"], s["text"]) for s in body["details"]["conversation"]["segments"]]
+
+        original = texts()
+        open_ui(page, ui_server, f"?t={transcription_id}")
+        second = page.locator("#hl-conversation .hl-seg").nth(1)
+        second.hover()
+        second.locator("button[data-edit=edit]").click()
+        line = second.locator(".hl-seg-text")
+        line.fill("My name is Joanne and I need help today.")
+        second.locator("button[data-edit=save]").click()
+        expect(page.locator("#hl-conversation .hl-undo-bar")).to_contain_text("1 correction")
+        assert texts()[1] == (original[1][0], "My name is Joanne and I need help today.")
+
+        second = page.locator("#hl-conversation .hl-seg").nth(1)
+        second.hover()
+        second.locator("button[data-edit=edit]").click()
+        page.evaluate("""() => {  // the cursor inside "and"
+            const text = document.querySelectorAll('#hl-conversation .hl-seg-text')[1].firstChild;
+            const range = document.createRange();
+            range.setStart(text, 'My name is Joanne an'.length);
+            window.getSelection().removeAllRanges();
+            window.getSelection().addRange(range);
+        }""")
+        second.locator("button[data-edit=split]").click()
+        expect(page.locator("#hl-conversation .hl-seg")).to_have_count(4)
+        assert [t for _, t in texts()[1:3]] == ["My name is Joanne", "and I need help today."]
+
+        third = page.locator("#hl-conversation .hl-seg").nth(2)
+        third.locator("select[data-edit=speaker]").select_option(original[0][0])
+        expect(page.locator("#hl-conversation .hl-undo-bar")).to_contain_text("3 corrections")
+        assert texts()[2] == (original[0][0], "and I need help today.")
+        first = page.locator("#hl-conversation .hl-seg").nth(0)
+        first.hover()
+        first.locator("button[data-edit=merge]").click()
+        expect(page.locator("#hl-conversation .hl-seg")).to_have_count(3)
+        assert texts()[0][1] == "Hello, thanks for calling. My name is Joanne"
+
+        page.locator("#hl-conversation button[data-edit=undo]").click()
+        expect(page.locator("#hl-conversation .hl-seg")).to_have_count(4)
+        page.locator("#hl-conversation button[data-edit=undo-all]").click()
+        expect(page.locator("#hl-conversation .hl-undo-bar")).to_have_count(0)
+        assert texts() == original
+    assert_clean(page)
+
+
 def test_bulk_review_group_change(page: Any, ui_server: UiServer) -> None:
     with api_client(ui_server) as api:
         configuration_id = ensure_configuration(api, SUPPORT, SUPPORT_FIELDS, summary=True)

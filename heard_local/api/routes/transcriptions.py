@@ -62,8 +62,12 @@ def list_transcriptions(
 
 
 @router.get("/transcriptions/{transcription_id}", summary="Get a transcription")
-def get_transcription(transcription_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
-    return engine.get_transcription(transcription_id).to_api()
+def get_transcription(
+    transcription_id: str, engine: EngineDep, _caller: CallerDep,
+    words: Annotated[bool, Query(description="Add each segment's timed words: [{word, start, end, probability}]")]
+    = False,
+) -> dict[str, Any]:
+    return engine.get_transcription(transcription_id).to_api(words=words)
 
 
 @router.patch("/transcriptions/{transcription_id}", summary="Rename a transcription")

@@ -3,6 +3,7 @@ summary, extracted fields with their evidence highlighted, review group, re-run,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -108,7 +109,8 @@ def render_view(engine: Engine, transcription_id: str) -> ViewParts:
         name=gr.Textbox(value=transcription.name or display_name(transcription)),
         group=gr.Dropdown(value=transcription.group.value if transcription.group else ""),
         speaker=gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, interactive=bool(choices)),
-        conversation=render_conversation(transcription, has_media=bool(media and media.exists())) if completed
+        conversation=render_conversation(transcription, has_media=bool(media and media.exists()),
+                                         corrections=engine.corrections.count(transcription_id)) if completed
         else "",
         speakers=render_speakers(transcription),
         summary=render_summary(transcription),
@@ -117,6 +119,28 @@ def render_view(engine: Engine, transcription_id: str) -> ViewParts:
         watch=watch,
         address=transcription_id,
     )
+
+
+def apply_correction(engine: Engine, transcription_id: str, data: dict[str, Any]) -> None:
+    """``data`` from the page: {edit: text|split|merge|speaker|undo|undo-all, index, text?, at?, speaker?}."""
+    action, index = str(data.get("edit")), int(data.get("index", -1))
+    corrections = engine.corrections
+    if action == "text":
+        corrections.edit(transcription_id, index, text=str(data.get("text", "")))
+    elif action == "speaker":
+        corrections.edit(transcription_id, index, speaker=str(data.get("speaker", "")))
+    elif action == "merge":
+        corrections.merge(transcription_id, index)
+    elif action == "split":
+        details = engine.get_transcription(transcription_id).details
+        segments = details.conversation.segments if details else []
+        text = segments[index].text if 0 <= index < len(segments) else ""
+        at = int(data.get("at", 0))  # the cursor's offset in the line: split before the word it is in
+        corrections.split(transcription_id, index, sum(1 for w in re.finditer(r"\S+", text) if w.end() <= at))
+    elif action in ("undo", "undo-all"):
+        corrections.undo(transcription_id, all_edits=action == "undo-all")
+    else:
+        raise ValidationError(f"Unknown correction {action!r}")
 
 
 def nothing_open(message: str = "") -> ViewParts:
@@ -212,6 +236,16 @@ def build(ctx: UiContext) -> Callable[[Any], Any]:
 
     remember.click(remember_speaker_voice, inputs=[ctx.current_id, speaker, speaker_name],
                    outputs=[*outputs, speaker_name], api_visibility="private")
+
+    def correct(transcription_id: str, evt: gr.EventData) -> tuple[Any, ...]:
+        """An inline correction sent by the conversation's script (see segment_tools)."""
+        data = getattr(evt, "_data", None) or {}
+        if not transcription_id or not data.get("edit"):
+            return tuple(gr.skip() for _ in outputs)
+        apply_correction(engine, transcription_id, data)
+        return render_view(engine, transcription_id).as_tuple()
+
+    conversation.click(correct, inputs=[ctx.current_id], outputs=outputs, api_visibility="private")
 
     @friendly
     def rename(transcription_id: str, new_name: str) -> tuple[Any, ...]:
