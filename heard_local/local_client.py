@@ -27,17 +27,17 @@ class LocalClient:
 
     def ingest_transcript(self, transcript_text: str, *, metadata: dict[str, Any] | None = None,
                           configuration_id: str | None = None) -> dict[str, Any]:
-        return self.engine.submit_transcript({"transcript_text": transcript_text, "metadata": metadata or {},
+        return self.engine.ingest.transcript({"transcript_text": transcript_text, "metadata": metadata or {},
                                               "configuration_id": configuration_id}).to_api()
 
     def ingest_audio(self, path: Path | str, *, metadata: dict[str, Any] | None = None,
                      configuration_id: str | None = None) -> dict[str, Any]:
         path = Path(path)
-        return self.engine.submit_audio_file(path, metadata=metadata or {}, configuration=configuration_id,
+        return self.engine.ingest.audio_file(path, metadata=metadata or {}, configuration=configuration_id,
                                              original_name=path.name).to_api()
 
     def job(self, job_id: str) -> dict[str, Any]:
-        return self.engine.job_view(job_id)
+        return self.engine.jobs.view(job_id)
 
     def wait_for_job(self, job_id: str, *, timeout: float | None = None, poll: float = 0.2,
                      on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
@@ -48,7 +48,7 @@ class LocalClient:
                 on_progress(job)
             if job["status"] != "processing" or (deadline is not None and time.monotonic() >= deadline):
                 return job
-            self.engine.wait_for_job(job_id, timeout=poll)
+            self.engine.jobs.wait(job_id, timeout=poll)
 
     def transcriptions(self, **filters: Any) -> dict[str, Any]:
         limit = int(filters.pop("limit", 50))
@@ -57,24 +57,24 @@ class LocalClient:
             filters["status"] = TranscriptionStatus(filters["status"])
         if filters.get("group"):
             filters["group"] = TranscriptionGroup(filters["group"])
-        page = self.engine.list_transcriptions(
+        page = self.engine.transcriptions.list(
             TranscriptionFilter(**{k: v for k, v in filters.items() if v is not None}), limit=limit, offset=offset)
         return {"transcriptions": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}
 
     def transcription(self, transcription_id: str) -> dict[str, Any]:
-        return self.engine.get_transcription(transcription_id).to_api()
+        return self.engine.transcriptions.get(transcription_id).to_api()
 
     def delete_transcription(self, transcription_id: str) -> dict[str, Any]:
-        self.engine.delete_transcription(transcription_id)
+        self.engine.transcriptions.delete(transcription_id)
         return {"transcription_id": transcription_id, "deleted": True}
 
     def set_group(self, transcription_id: str, group: str | None) -> dict[str, Any]:
-        transcription = self.engine.set_group(transcription_id, group)
+        transcription = self.engine.transcriptions.set_group(transcription_id, group)
         return {"transcription_id": transcription_id,
                 "group": transcription.group.value if transcription.group else None}
 
     def rename_speaker(self, transcription_id: str, speaker: str, name: str | None) -> dict[str, Any]:
-        return self.engine.rename_speaker(transcription_id, speaker, name).to_api()
+        return self.engine.transcriptions.rename_speaker(transcription_id, speaker, name).to_api()
 
     def completed_transcription_ids(self) -> list[str]:
         ids: list[str] = []
@@ -85,46 +85,46 @@ class LocalClient:
                 return ids
 
     def fields_csv(self, configuration: str | None = None, *, layout: str = "wide", excel: bool = False) -> str:
-        return to_csv(self.engine.export_fields(configuration), layout=layout, excel=excel)
+        return to_csv(self.engine.exports.fields(configuration), layout=layout, excel=excel)
 
     def refresh_parquet(self) -> dict[str, Any]:
-        return self.engine.export_parquet()
+        return self.engine.exports.parquet()
 
     def export_parquet(self, directory: Path | str) -> dict[str, Any]:
-        return self.engine.export_parquet(Path(directory), force=True)
+        return self.engine.exports.parquet(Path(directory), force=True)
 
     def reprocess(self, transcription_id: str) -> dict[str, Any]:
-        job = self.engine.reprocess(transcription_id)
+        job = self.engine.jobs.reprocess(transcription_id)
         return {"job_id": job.job_id, "status": job.status.api_status, "transcription_id": transcription_id}
 
     def configurations(self) -> list[dict[str, Any]]:
-        return [c.to_api() for c in self.engine.list_configurations()]
+        return [c.to_api() for c in self.engine.configurations.list()]
 
     def configuration(self, configuration_id: str) -> dict[str, Any]:
-        return self.engine.get_configuration(configuration_id).to_api()
+        return self.engine.configurations.get(configuration_id).to_api()
 
     def create_configuration(self, **body: Any) -> dict[str, Any]:
-        configuration, secret = self.engine.create_configuration(body)
+        configuration, secret = self.engine.configurations.create(body)
         return {**configuration.to_api(), "webhook_secret": secret}
 
     def customers(self, **params: Any) -> dict[str, Any]:
-        customers, total = self.engine.list_customers(**{k: v for k, v in params.items() if v is not None})
+        customers, total = self.engine.customers.list(**{k: v for k, v in params.items() if v is not None})
         return {"customers": [c.model_dump(mode="json") for c in customers], "total": total}
 
     def customer(self, customer_id: str) -> dict[str, Any]:
-        customer = self.engine.get_customer(customer_id)
+        customer = self.engine.customers.get(customer_id)
         return {**customer.model_dump(mode="json"),
-                "conversations": self.engine.customer_conversations(customer_id).items}
+                "conversations": self.engine.customers.conversations(customer_id).items}
 
     def status(self) -> dict[str, Any]:
         return {**self.engine.status(), "llm": self.engine.llm_health()}
 
     def create_key(self, name: str) -> dict[str, Any]:
-        api_key, secret = self.engine.create_api_key(name)
+        api_key, secret = self.engine.keys.create(name)
         return {**api_key.model_dump(mode="json"), "key": secret}
 
     def list_keys(self) -> list[dict[str, Any]]:
-        return [k.model_dump(mode="json") for k in self.engine.list_api_keys()]
+        return [k.model_dump(mode="json") for k in self.engine.keys.list()]
 
     def revoke_key(self, key_id: str) -> dict[str, Any]:
-        return self.engine.revoke_api_key(key_id).model_dump(mode="json")
+        return self.engine.keys.revoke(key_id).model_dump(mode="json")

@@ -47,7 +47,7 @@ def create_app(engine: Engine, *, admin_token: str | None = None) -> FastAPI:
     # Calls that may wait long get threads of their own (dedicated_threads.py).
     app.state.narrative_threads = DedicatedThreads("analytics narratives", threads=2, max_waiting=8)
     app.state.idempotent_threads = DedicatedThreads("requests with an Idempotency-Key", threads=8, max_waiting=32)
-    engine.on_key_revoked(app.state.key_cache.forget)  # a revoked key stops working at once, from any door
+    engine.keys.on_revoked(app.state.key_cache.forget)  # a revoked key stops working at once, from any door
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, json_limit=settings.max_request_body_bytes,
                        upload_limit=settings.max_upload_bytes, transcript_limit=settings.max_transcript_request_bytes,

@@ -41,6 +41,6 @@ def accepted(engine: Engine, caller: Caller, key: str | None, fingerprint: Calla
     def action() -> tuple[int, dict[str, Any]]:
         return 202, submit().to_api()
 
-    stored = engine.run_idempotent(f"{caller.key_id}:{key}", fingerprint(), action)
+    stored = engine.ingest.run_idempotent(f"{caller.key_id}:{key}", fingerprint(), action)
     headers = {REPLAYED_HEADER: "true"} if stored.replayed else {}
     return JSONResponse(stored.body, status_code=stored.status, headers=headers)

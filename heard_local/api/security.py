@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from fastapi import Request
 from fastapi.security import APIKeyHeader
 
+from heard_local.domain.api_key import hash_key
 from heard_local.errors import AuthError
-from heard_local.store.api_keys import hash_key
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                               description="An API key from `heard-local keys create --name NAME`")
@@ -83,7 +83,7 @@ def authenticate(request: Request, key: str | None) -> Caller:
     if caller is not None:
         return caller
     state = request.app.state
-    api_key = state.engine.authenticate(key)
+    api_key = state.engine.keys.authenticate(key)
     caller = Caller(key_id=api_key.key_id, name=api_key.name)
     state.key_cache.put(hash_key(key or ""), caller)
     state.rate_limiter.check(caller.key_id)

@@ -15,7 +15,7 @@ class JobProgressRecorder:
     """A progress hook (``hook(step, artifact, completed=, total=)``) for one running job.
 
     Every update goes to ``live`` at once (this process's front doors read running jobs' progress
-    from there: :meth:`heard_local.engine.Engine.get_job`). The job row gets it for readers elsewhere
+    from there: :meth:`heard_local.engine.jobs.JobService.get`). The job row gets it for readers elsewhere
     and after a crash, sparingly: nothing in the job's first half second (claiming it wrote
     "starting", and most transcript jobs are done by then), then a new step at once and updates
     within a step at most every half second, so a stage that reports every frame does not flood the

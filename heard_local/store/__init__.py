@@ -11,6 +11,7 @@ from heard_local.store.customers import CustomerRepo
 from heard_local.store.database import Database
 from heard_local.store.fetched_media import FetchedMediaRepo
 from heard_local.store.idempotency import IdempotencyRepo
+from heard_local.store.ingests import IngestWriter
 from heard_local.store.jobs import JobRepo, NewJob
 from heard_local.store.model_speed import ModelSpeedRepo
 from heard_local.store.transcriptions import NewTranscription, Page, TranscriptionFilter, TranscriptionRepo
@@ -32,8 +33,10 @@ class Store:
         self.idempotency = IdempotencyRepo(self.db)
         self.fetched_media = FetchedMediaRepo(self.db)
         self.analytics = AnalyticsRepo(self.db)
+        self.ingests = IngestWriter(self.db, self.jobs, self.transcriptions, self.customers)
 
     def close(self) -> None:
+        self.ingests.close()
         self.db.close()
 
 

@@ -111,11 +111,11 @@ def submit_file(engine: Engine, path: Path, configuration: Configuration,
         head = handle.read(_HEAD_BYTES)
         if _is_transcript(path, head):
             text = _transcript_text(head + handle.read(), path.name)
-            return engine.submit_transcript({"transcript_text": text, "metadata": metadata,
+            return engine.ingest.transcript({"transcript_text": text, "metadata": metadata,
                                              "configuration_id": configuration.configuration_id})
         copy = _copy_out(handle, head, engine.settings.media_dir)
     try:
-        return engine.submit_audio_file(copy, metadata=metadata, configuration=configuration.configuration_id,
+        return engine.ingest.audio_file(copy, metadata=metadata, configuration=configuration.configuration_id,
                                         original_name=path.name, move=True)
     except UnsupportedFormatError as exc:
         kinds = ", ".join(SUPPORTED_FORMATS)

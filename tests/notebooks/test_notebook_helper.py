@@ -53,7 +53,7 @@ def test_while_another_process_holds_the_directory_the_last_snapshot_is_read(dat
     with Engine.open(settings) as owner:
         with pytest.raises(Exception, match="in use"):
             connect(settings=settings)  # no snapshot yet: nothing to fall back on
-        owner.export_parquet()
+        owner.exports.parquet()
         with pytest.warns(UserWarning, match="last Parquet snapshot"):
             heard = connect(settings=settings)
         assert heard.mode == "snapshot" and heard.client is None

@@ -20,13 +20,13 @@ def list_customers(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
-    customers, total = engine.list_customers(search=search, limit=limit, offset=offset)
+    customers, total = engine.customers.list(search=search, limit=limit, offset=offset)
     return {"customers": [c.model_dump(mode="json") for c in customers], "total": total, "limit": limit,
             "offset": offset}
 
 
 @router.get("/customers/{customer_id}", summary="A customer with their conversations")
 def get_customer(customer_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
-    customer = engine.get_customer(customer_id)
-    conversations = engine.customer_conversations(customer_id)
+    customer = engine.customers.get(customer_id)
+    conversations = engine.customers.conversations(customer_id)
     return {**customer.model_dump(mode="json"), "conversations": conversations.items}

@@ -48,19 +48,19 @@ def status(engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
 @router.post("/keys", status_code=201, summary="Create an API key (admin; the key is shown once)")
 def create_key(body: KeyCreate, engine: EngineDep, caller: CallerDep) -> dict[str, Any]:
     require_admin(caller)
-    api_key, secret = engine.create_api_key(body.name)
+    api_key, secret = engine.keys.create(body.name)
     return {**api_key.model_dump(mode="json"), "key": secret}
 
 
 @router.get("/keys", summary="List API keys (admin)")
 def list_keys(engine: EngineDep, caller: CallerDep) -> dict[str, Any]:
     require_admin(caller)
-    return {"keys": [k.model_dump(mode="json") for k in engine.list_api_keys()]}
+    return {"keys": [k.model_dump(mode="json") for k in engine.keys.list()]}
 
 
 @router.delete("/keys/{key_id}", summary="Revoke an API key (admin)")
 def revoke_key(key_id: str, request: Request, engine: EngineDep, caller: CallerDep) -> dict[str, Any]:
     require_admin(caller)
-    revoked = engine.revoke_api_key(key_id)
+    revoked = engine.keys.revoke(key_id)
     request.app.state.key_cache.forget(revoked.key_id)
     return revoked.model_dump(mode="json")

@@ -52,7 +52,7 @@ def list_transcriptions(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
-    page = engine.list_transcriptions(
+    page = engine.transcriptions.list(
         TranscriptionFilter(configuration_id=configuration_id, status=status, group=group, language=language,
                             customer_id=customer_id, channel=channel, search=search, created_from=created_from,
                             created_to=created_to),
@@ -63,24 +63,24 @@ def list_transcriptions(
 
 @router.get("/transcriptions/{transcription_id}", summary="Get a transcription")
 def get_transcription(transcription_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
-    return engine.get_transcription(transcription_id).to_api()
+    return engine.transcriptions.get(transcription_id).to_api()
 
 
 @router.patch("/transcriptions/{transcription_id}", summary="Rename a transcription")
 def patch_transcription(transcription_id: str, body: TranscriptionPatch, engine: EngineDep,
                         _caller: CallerDep) -> dict[str, Any]:
-    return engine.rename_transcription(transcription_id, body.name).to_api()
+    return engine.transcriptions.rename(transcription_id, body.name).to_api()
 
 
 @router.delete("/transcriptions/{transcription_id}", summary="Delete a transcription and its media")
 def delete_transcription(transcription_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
-    engine.delete_transcription(transcription_id)
+    engine.transcriptions.delete(transcription_id)
     return {"transcription_id": transcription_id, "deleted": True}
 
 
 @router.post("/update-transcription-group", summary="Set a transcription's group (or null)")
 def update_group(body: GroupUpdate, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
-    transcription = engine.set_group(body.transcription_id, body.group)
+    transcription = engine.transcriptions.set_group(body.transcription_id, body.group)
     return {"transcription_id": transcription.transcription_id,
             "group": transcription.group.value if transcription.group else None}
 
@@ -88,11 +88,11 @@ def update_group(body: GroupUpdate, engine: EngineDep, _caller: CallerDep) -> di
 @router.post("/transcriptions/{transcription_id}/speakers", summary="Name a speaker (SPEAKER_00 -> 'Sarah')")
 def rename_speaker(transcription_id: str, body: SpeakerRename, engine: EngineDep,
                    _caller: CallerDep) -> dict[str, Any]:
-    return engine.rename_speaker(transcription_id, body.speaker, body.name).to_api()
+    return engine.transcriptions.rename_speaker(transcription_id, body.speaker, body.name).to_api()
 
 
 @router.post("/transcriptions/{transcription_id}/reprocess", status_code=202,
              summary="Re-run extraction and summary without transcribing again")
 def reprocess(transcription_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
-    job = engine.reprocess(transcription_id)
+    job = engine.jobs.reprocess(transcription_id)
     return {"job_id": job.job_id, "status": job.status.api_status, "transcription_id": transcription_id}

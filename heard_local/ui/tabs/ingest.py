@@ -98,10 +98,10 @@ def submit_all(engine: Engine, *, files: list[str] | None, recording: str | None
             if path.suffix.lower() in TEXT_SUFFIXES:
                 text = path.read_text(encoding="utf-8", errors="replace")
                 meta = {**metadata, "name": metadata.get("name") or path.stem}
-                note(label, engine.submit_transcript({"transcript_text": text, "metadata": meta,
+                note(label, engine.ingest.transcript({"transcript_text": text, "metadata": meta,
                                                       "configuration_id": configuration_id or None}))
             else:
-                note(label, engine.submit_audio_file(path, metadata=metadata, configuration=configuration_id or None,
+                note(label, engine.ingest.audio_file(path, metadata=metadata, configuration=configuration_id or None,
                                                      original_name=path.name, move=True))
         except HeardError as exc:
             problems.append(f"{label}: {exc.message}")
@@ -111,7 +111,7 @@ def submit_all(engine: Engine, *, files: list[str] | None, recording: str | None
         stamp = datetime.now().strftime("%Y-%m-%d %H:%M")
         name = metadata.get("name") or f"Microphone recording {stamp}"
         try:
-            note("Microphone recording", engine.submit_audio_file(
+            note("Microphone recording", engine.ingest.audio_file(
                 Path(recording), metadata={**metadata, "name": name}, configuration=configuration_id or None,
                 original_name=f"{name}.wav", move=True))
         except HeardError as exc:
@@ -119,7 +119,7 @@ def submit_all(engine: Engine, *, files: list[str] | None, recording: str | None
     if transcript and transcript.strip():
         name = metadata.get("name") or f"Pasted transcript {datetime.now().strftime('%Y-%m-%d %H:%M')}"
         try:
-            note("Pasted transcript", engine.submit_transcript({
+            note("Pasted transcript", engine.ingest.transcript({
                 "transcript_text": transcript, "metadata": {**metadata, "name": name},
                 "configuration_id": configuration_id or None}))
         except HeardError as exc:
@@ -152,7 +152,7 @@ def job_title(engine: Engine, job: Job) -> str:
                           "")
         return "Transcript · " + (first_line[:60] + ("…" if len(first_line) > 60 else ""))
     try:
-        transcription = engine.get_transcription(job.transcription_id)
+        transcription = engine.transcriptions.get(job.transcription_id)
         return transcription.name or "Recording"
     except HeardError:
         return "Recording"
@@ -160,15 +160,15 @@ def job_title(engine: Engine, job: Job) -> str:
 
 def job_cards(engine: Engine, limit: int = JOBS_SHOWN) -> list[JobCard]:
     """Active jobs first (all of them), then the most recent finished ones, up to ``limit`` in all."""
-    jobs = engine.list_jobs(limit=200)
+    jobs = engine.jobs.list(limit=200)
     active = [j for j in jobs if j.status in (JobStatus.PENDING, JobStatus.IN_PROGRESS)]
     finished = [j for j in jobs if j not in active]
     chosen = active + finished[: max(0, limit - len(active))]
-    configurations: dict[str, Configuration] = {c.configuration_id: c for c in engine.list_configurations()}
+    configurations: dict[str, Configuration] = {c.configuration_id: c for c in engine.configurations.list()}
     cards = []
     for job in chosen:
         try:
-            view = engine.job_view(job.job_id)
+            view = engine.jobs.view(job.job_id)
         except HeardError:
             continue  # deleted meanwhile
         configuration = configurations.get(job.configuration_id)
