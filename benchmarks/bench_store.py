@@ -10,7 +10,7 @@ from pathlib import Path
 
 from benchmarks.large_store import open_filled
 from benchmarks.result import Result
-from heard_local.store import TranscriptionFilter
+from heard_local.domain import TranscriptionFilter
 from tests.support.engine_internals import store_of
 
 

@@ -26,6 +26,7 @@ import httpx
 from heard_local.domain.webhook_signature import verify as verify_webhook
 from heard_local.errors import HeardError, InternalError, RateLimitedError, TransientError, error_from_code
 from heard_local.runtime import running_server
+from heard_local.views import completed_transcription_ids
 
 
 class HeardClient:
@@ -165,12 +166,7 @@ class HeardClient:
         return self._object("POST", f"/transcriptions/{transcription_id}/reprocess")
 
     def completed_transcription_ids(self) -> list[str]:
-        ids: list[str] = []
-        while True:
-            page = self.transcriptions(status="COMPLETED", limit=1000, offset=len(ids))
-            ids += [item["transcription_id"] for item in page["transcriptions"]]
-            if not page["transcriptions"] or len(ids) >= page["total"]:
-                return ids
+        return completed_transcription_ids(self.transcriptions)
 
     # --- exports ----------------------------------------------------------------------------------
 

@@ -9,19 +9,22 @@ Keys that a shape has only sometimes (a job's ``queue_position`` and ``error``, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from heard_local.domain import ApiKey, Configuration, Customer, Job, Submission, Transcription
-from heard_local.domain.transcription import Page
+from heard_local.domain import ApiKey, Configuration, Customer, Job, Page, Submission, Transcription
 
 
-class View(BaseModel):
+class _Dumps:
+    def dump(self: Any) -> dict[str, Any]:
+        """The JSON the API sends (keys left unset are not sent)."""
+        return dict(self.model_dump(mode="json", exclude_unset=True))
+
+
+class View(_Dumps, BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-    def dump(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_unset=True)
 
 
 # --- jobs and submissions -------------------------------------------------------------------------
@@ -87,7 +90,7 @@ class ReprocessView(View):
 # --- transcriptions -------------------------------------------------------------------------------
 
 
-class TranscriptionView(Transcription):
+class TranscriptionView(_Dumps, Transcription):
     """The stored conversation: ``details`` only when COMPLETED, ``error`` only when FAILED."""
 
     model_config = ConfigDict(extra="forbid")
@@ -95,9 +98,6 @@ class TranscriptionView(Transcription):
     @classmethod
     def of(cls, transcription: Transcription) -> TranscriptionView:
         return cls.model_validate(transcription.to_api())
-
-    def dump(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class TranscriptionListItem(View):
@@ -198,7 +198,7 @@ class CustomerPage(View):
     offset: int
 
 
-class CustomerView(Customer):
+class CustomerView(_Dumps, Customer):
     model_config = ConfigDict(extra="forbid")
 
     conversations: list[TranscriptionListItem]
@@ -207,14 +207,11 @@ class CustomerView(Customer):
     def of(cls, customer: Customer, conversations: Page) -> CustomerView:
         return cls.model_validate({**customer.model_dump(), "conversations": conversations.items})
 
-    def dump(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
-
 
 # --- keys and status ------------------------------------------------------------------------------
 
 
-class KeyCreated(ApiKey):
+class KeyCreated(_Dumps, ApiKey):
     model_config = ConfigDict(extra="forbid")
 
     key: str  # shown once; only its hash is stored
@@ -252,3 +249,14 @@ class HealthView(View):
     status: Literal["ok"]
     version: str
     database: Literal["ok"]
+
+
+def completed_transcription_ids(list_page: Callable[..., dict[str, Any]]) -> list[str]:
+    """Every COMPLETED transcription's id, read page by page through ``list_page`` (a client's
+    ``transcriptions``: the HTTP one or the in-process one)."""
+    ids: list[str] = []
+    while True:
+        page = list_page(status="COMPLETED", limit=1000, offset=len(ids))
+        ids += [item["transcription_id"] for item in page["transcriptions"]]
+        if not page["transcriptions"] or len(ids) >= page["total"]:
+            return ids

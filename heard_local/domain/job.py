@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -89,3 +90,12 @@ class Job(BaseModel):
         if self.status is JobStatus.FAILED:
             data["error"] = {"code": self.error_code or "INTERNAL_ERROR", "message": self.last_error}
         return data
+
+
+@dataclass
+class Submission:
+    """The answer to an ingest: the job, and whether it is an earlier identical one."""
+
+    job: Job
+    duplicate: bool
+    estimated_duration_seconds: float

@@ -5,9 +5,9 @@ from __future__ import annotations
 import builtins
 
 from heard_local.config import Settings
-from heard_local.domain import Customer, normalize_email, normalize_phone
+from heard_local.domain import Customer, Page, TranscriptionFilter, normalize_email, normalize_phone
 from heard_local.store.customers import CustomerRepo
-from heard_local.store.transcriptions import Page, TranscriptionFilter, TranscriptionRepo
+from heard_local.store.transcriptions import TranscriptionRepo
 
 
 class CustomerService:

@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from heard_local.domain import (
     Job,
     JobKind,
     JobStatus,
+    Submission,
     TranscriptIngest,
     normalize_email,
     normalize_phone,
@@ -44,24 +44,6 @@ _DEFAULT_REAL_TIME_FACTOR = 0.5
 _URL_ESTIMATE = 60.0
 # Seconds an audio job is estimated at when its header gives no duration.
 _UNKNOWN_LENGTH_ESTIMATE = 30.0
-
-
-@dataclass
-class Submission:
-    """The answer to an ingest: the job, and whether it is an earlier identical one."""
-
-    job: Job
-    duplicate: bool
-    estimated_duration_seconds: float
-
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "job_id": self.job.job_id,
-            "status": self.job.status.api_status,
-            "estimated_duration_seconds": round(self.estimated_duration_seconds),
-            "transcription_id": self.job.transcription_id,
-            "duplicate": self.duplicate,
-        }
 
 
 class IngestService:

@@ -7,11 +7,12 @@ import builtins
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from heard_local.domain import Job, JobKind, JobStatus, TranscriptionStatus
 from heard_local.errors import ValidationError
 from heard_local.store import NewJob, Store
+from heard_local.views import JobView
 
 if TYPE_CHECKING:
     from heard_local.engine.lifecycle import Lifecycle
@@ -32,10 +33,10 @@ class JobService:
     def get(self, job_id: str) -> Job:
         return self._with_live_progress(self._store.jobs.get(job_id))
 
-    def view(self, job_id: str) -> dict[str, Any]:
+    def view(self, job_id: str) -> JobView:
         """The job in the API's shape, with its place in the queue."""
         job = self.get(job_id)
-        return job.to_api(queue_position=self._store.jobs.queue_position(job))
+        return JobView.of(job, queue_position=self._store.jobs.queue_position(job))
 
     def wait(self, job_id: str, timeout: float | None = None,
              on_progress: Callable[[Job], None] | None = None) -> Job:

@@ -6,9 +6,9 @@ import builtins
 from collections.abc import Callable
 from pathlib import Path
 
-from heard_local.domain import Transcription, TranscriptionGroup
+from heard_local.domain import Page, Transcription, TranscriptionFilter, TranscriptionGroup
 from heard_local.errors import ConflictError, ValidationError
-from heard_local.store import Page, Store, TranscriptionFilter
+from heard_local.store import Store
 
 # Bounds of one page of the transcription list.
 _MAX_LIMIT = 1000

@@ -14,7 +14,7 @@ from heard_local.store.idempotency import IdempotencyRepo
 from heard_local.store.ingests import IngestWriter
 from heard_local.store.jobs import JobRepo, NewJob
 from heard_local.store.model_speed import ModelSpeedRepo
-from heard_local.store.transcriptions import NewTranscription, Page, TranscriptionFilter, TranscriptionRepo
+from heard_local.store.transcriptions import NewTranscription, TranscriptionRepo
 from heard_local.store.webhooks import WebhookOutbox
 
 
@@ -40,4 +40,4 @@ class Store:
         self.db.close()
 
 
-__all__ = ["NewJob", "NewTranscription", "Page", "Store", "TranscriptionFilter"]
+__all__ = ["NewJob", "NewTranscription", "Store"]

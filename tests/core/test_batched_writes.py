@@ -20,6 +20,7 @@ from heard_local.errors import InternalError, RateLimitedError
 from heard_local.store.database import Database
 from heard_local.store.group_commit import GroupCommit
 from heard_local.store.rows import _ARROW_MIN_ROWS, insert_rows
+from heard_local.views import SubmissionView
 from tests.support.engine_internals import store_of
 
 
@@ -135,7 +136,7 @@ def test_concurrent_async_ingests_are_stored_once_each_and_identical_ones_are_du
                     for i in range(60)]
         same = [engine.ingest.transcript_async({"transcript_text": "Agent: the same words\nCustomer: yes"})
                 for _ in range(5)]
-        return [s.to_api() for s in await asyncio.gather(*distinct, *same)]
+        return [SubmissionView.of(s).dump() for s in await asyncio.gather(*distinct, *same)]
 
     answers = asyncio.run(ingest())
     distinct, same = answers[:60], answers[60:]

@@ -25,7 +25,7 @@ def test_progress_is_live_at_once_and_reaches_the_row_after_the_first_half_secon
         assert store_of(engine).jobs.get(job.job_id).progress.step == "starting"  # the row: not yet
         seen = engine.jobs.get(job.job_id).progress
         assert (seen.step, seen.completed, seen.total) == ("summarize", 1, 4)
-        assert engine.jobs.view(job.job_id)["progress"]["step"] == "summarize"
+        assert engine.jobs.view(job.job_id).progress.step == "summarize"
         assert engine.jobs.list()[0].progress.step == "summarize"
 
         time.sleep(0.55)

@@ -168,7 +168,7 @@ def job_cards(engine: Engine, limit: int = JOBS_SHOWN) -> list[JobCard]:
     cards = []
     for job in chosen:
         try:
-            view = engine.jobs.view(job.job_id)
+            view = engine.jobs.view(job.job_id).dump()
         except HeardError:
             continue  # deleted meanwhile
         configuration = configurations.get(job.configuration_id)

@@ -47,7 +47,7 @@ def job_card_html(engine: Engine, job: Job) -> str:
         extract, summarize = bool(configuration.extraction_fields), configuration.summary
     except HeardError:
         extract = summarize = False
-    card = job_card(engine.jobs.view(job.job_id), job_title(engine, job),
+    card = job_card(engine.jobs.view(job.job_id).dump(), job_title(engine, job),
                     stages_for(job.kind.value, extract=extract, summarize=summarize))
     return f'<div class="hl-jobs">{render_job(card)}</div>'
 

@@ -9,10 +9,9 @@ from typing import Any
 
 import gradio as gr
 
-from heard_local.domain import TranscriptionGroup, TranscriptionStatus
+from heard_local.domain import TranscriptionFilter, TranscriptionGroup, TranscriptionStatus
 from heard_local.engine import Engine
 from heard_local.errors import HeardError, ValidationError
-from heard_local.store import TranscriptionFilter
 from heard_local.ui import scripts
 from heard_local.ui.context import UiContext, open_transcript
 from heard_local.ui.errors import friendly
