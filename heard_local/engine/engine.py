@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from heard_local.config import Settings
+from heard_local.data_dir_lock import DataDirLock
 from heard_local.engine.analytics import AnalyticsService
 from heard_local.engine.configurations import ConfigurationService
 from heard_local.engine.customers import CustomerService
@@ -28,7 +29,6 @@ from heard_local.engine.keys import KeyService
 from heard_local.engine.lifecycle import Lifecycle, Service, open_data_dir
 from heard_local.engine.transcriptions import TranscriptionService
 from heard_local.store import Store
-from heard_local.store.lock import DataDirLock
 
 if TYPE_CHECKING:
     from heard_local.engine.webhooks import WebhookDeliverer

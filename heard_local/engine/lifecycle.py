@@ -15,6 +15,7 @@ import duckdb
 
 from heard_local.adapters.media_sandbox import MediaSandbox, memory_limit_for
 from heard_local.config import Settings
+from heard_local.data_dir_lock import DataDirLock, holder_pid
 from heard_local.domain import Job, JobKind
 from heard_local.engine.models import ModelManager
 from heard_local.engine.retry import RetryStrategy
@@ -22,7 +23,6 @@ from heard_local.engine.runner import JobRunner
 from heard_local.engine.workers import WorkerPool
 from heard_local.errors import DataDirLockedError
 from heard_local.store import Store
-from heard_local.store.lock import DataDirLock, holder_pid
 
 log = logging.getLogger(__name__)
 

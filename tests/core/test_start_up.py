@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 
 from heard_local.config import Settings
+from heard_local.data_dir_lock import DataDirLock
 from heard_local.domain import JobStatus, TranscriptionStatus
 from heard_local.engine import Engine
 from heard_local.runtime import server_url
-from heard_local.store.lock import DataDirLock
 from tests.support.engine_internals import store_of
 from tests.support.processes import cli_env, free_port
 
@@ -52,7 +52,7 @@ def test_a_job_interrupted_on_every_attempt_ends_failed_at_start(settings: Setti
 PROBER = """
 import sys, time
 from pathlib import Path
-from heard_local.store.lock import is_locked
+from heard_local.data_dir_lock import is_locked
 path, until = Path(sys.argv[1]), time.monotonic() + float(sys.argv[2])
 print("probing", flush=True)
 while time.monotonic() < until:

@@ -12,6 +12,7 @@ import gradio as gr
 
 from heard_local.domain import Configuration, Job, JobKind, JobStatus
 from heard_local.engine import Engine
+from heard_local.engine.intake import HEAD_BYTES, is_transcript, transcript_text
 from heard_local.errors import HeardError, ValidationError
 from heard_local.ui import scripts
 from heard_local.ui.context import UiContext, open_transcript
@@ -24,7 +25,6 @@ log = logging.getLogger(__name__)
 
 AUDIO_FILE_TYPES = ["audio", ".wav", ".mp3", ".flac", ".m4a", ".mp4", ".webm", ".ogg", ".opus", ".oga", ".aac", ".amr",
                     ".awb", ".wma", ".aif", ".aiff", ".caf", ".3gp", ".3g2", ".au", ".ac3", ".wv", ".txt"]
-TEXT_SUFFIXES = {".txt", ".text"}
 CHANNEL_CHOICES = [("Not set", ""), ("Voice call", "voice"), ("Meeting", "meeting"), ("Chat", "chat"),
                    ("Email", "email")]
 LANGUAGE_CHOICES = language_choices(("Detect automatically", ""))
@@ -95,8 +95,9 @@ def submit_all(engine: Engine, *, files: list[str] | None, recording: str | None
         path = Path(path_text)
         label = path.name
         try:
-            if path.suffix.lower() in TEXT_SUFFIXES:
-                text = path.read_text(encoding="utf-8", errors="replace")
+            raw = path.read_bytes()
+            if is_transcript(path.name, raw[:HEAD_BYTES]):
+                text = transcript_text(raw, path.name)  # strict: bad bytes are refused, never replaced
                 meta = {**metadata, "name": metadata.get("name") or path.stem}
                 note(label, engine.ingest.transcript({"transcript_text": text, "metadata": meta,
                                                       "configuration_id": configuration_id or None}))
