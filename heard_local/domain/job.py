@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 
 class JobStatus(StrEnum):
@@ -48,6 +48,49 @@ class Progress(BaseModel):
         return max(0.0, min(1.0, self.completed / self.total))
 
 
+class _Payload(BaseModel):
+    # Rows queued by earlier versions also carry the submission's metadata, now stored once, on the
+    # transcription: ignored here.
+    model_config = ConfigDict(extra="ignore")
+
+
+class TranscriptPayload(_Payload):
+    source: Literal["transcript"] = "transcript"
+    transcript_text: str
+
+
+class AudioFilePayload(_Payload):
+    source: Literal["audio_file"] = "audio_file"
+    media_path: str
+    format: str
+
+
+class AudioUrlPayload(_Payload):
+    source: Literal["audio_url"] = "audio_url"
+    audio_url: str
+    media_path: str | None = None  # where the download landed (a retry does not download again)
+    format: str | None = None
+
+
+class ReprocessPayload(_Payload):
+    source: Literal["reprocess"] = "reprocess"
+
+
+JobPayload = Annotated[TranscriptPayload | AudioFilePayload | AudioUrlPayload | ReprocessPayload,
+                       Field(discriminator="source")]
+_PAYLOAD: TypeAdapter[JobPayload] = TypeAdapter(JobPayload)
+
+
+def parse_job_payload(data: dict[str, Any]) -> JobPayload:
+    """A stored job's input. Rows written before payloads were typed have no ``source``: it follows
+    from their keys."""
+    if "source" not in data:
+        source = ("transcript" if "transcript_text" in data else "audio_url" if "audio_url" in data
+                  else "audio_file" if "media_path" in data else "reprocess")
+        data = {**data, "source": source}
+    return _PAYLOAD.validate_python(data)
+
+
 class Job(BaseModel):
     job_id: str
     kind: JobKind
@@ -55,7 +98,7 @@ class Job(BaseModel):
     transcription_id: str
     configuration_id: str
     content_sha256: str | None = None
-    payload: dict[str, Any] = Field(default_factory=dict)
+    payload: JobPayload = Field(default_factory=ReprocessPayload)
     attempts: int = 0
     max_attempts: int = 3
     last_error: str | None = None

@@ -23,6 +23,7 @@ from heard_local.domain import (
     normalize_email,
     normalize_phone,
 )
+from heard_local.domain.job import AudioFilePayload, AudioUrlPayload, JobPayload, TranscriptPayload
 from heard_local.domain.validation import parse
 from heard_local.engine.configurations import ConfigurationService
 from heard_local.engine.jobs import new_job_id
@@ -64,30 +65,28 @@ class IngestService:
 
     def audio_file(self, path: Path, *, metadata: IngestMetadata | dict[str, Any] | None = None,
                    configuration: str | None = None, original_name: str | None = None,
-                   move: bool = False) -> Submission:
+                   move: bool = False, sha256: str | None = None) -> Submission:
         """Queue a local audio file. The format is read from its content (415 for anything else); the
-        file is copied (or moved, ``move=True``) under the data directory by content hash."""
+        file is copied (or moved, ``move=True``) under the data directory by content hash. ``sha256``:
+        the file's hash when the caller already computed it (an upload is hashed as it streams in)."""
         meta = parse(IngestMetadata, metadata or {}, prefix="metadata")
         chosen = self._configurations.resolve(configuration or meta.configuration_id)
         fmt = detect_audio_format(path)
         header = self._lifecycle.media.probe(path)  # in a helper process: the file is untrusted
         check_limits(header.seconds, header.channels, max_seconds=self._settings.max_audio_seconds,
                      max_channels=self._settings.max_channels)  # before the 202, not after queueing it
-        sha = sha256_file(path)
+        sha = sha256 or sha256_file(path)
         if meta.name is None and original_name:
             meta.name = Path(original_name).name[:255]
-        duplicate = self._store.jobs.find_duplicate(self._store.db.cursor(), f"{sha}:{chosen.configuration_id}")
-        if duplicate is not None:
-            if move:
-                path.unlink(missing_ok=True)
-            return _duplicate_submission(duplicate)
+        # Content-addressed: a duplicate's media is already in place, so this copies nothing for it, and
+        # the writer's one duplicate check (inside its transaction) decides.
         stored = store_media(path, self._settings.media_dir, sha, fmt, move=move)
         return self._submitted(self._store.ingests.run(self._prepare(
             kind=JobKind.AUDIO,
             configuration=chosen,
             metadata=meta,
             sha256=sha,
-            payload={"media_path": str(stored), "format": fmt},
+            payload=AudioFilePayload(media_path=str(stored), format=fmt),
             media_path=str(stored),
             estimate=self._estimate_for(header.seconds),
         )))
@@ -107,7 +106,7 @@ class IngestService:
             configuration=configuration,
             metadata=request.metadata,
             sha256=hashlib.sha256(f"url:{url}".encode()).hexdigest(),  # replaced by the content's once fetched
-            payload={"audio_url": url},
+            payload=AudioUrlPayload(audio_url=url),
             media_path=None,
             estimate=_URL_ESTIMATE,
         )))
@@ -137,13 +136,13 @@ class IngestService:
             configuration=configuration,
             metadata=request.metadata,
             sha256=sha,
-            payload={"transcript_text": request.transcript_text},
+            payload=TranscriptPayload(transcript_text=request.transcript_text),
             media_path=None,
             estimate=_TRANSCRIPT_ESTIMATE,
         )
 
     def _prepare(self, *, kind: JobKind, configuration: Configuration, metadata: IngestMetadata, sha256: str,
-                 payload: dict[str, Any], media_path: str | None, estimate: float) -> PreparedIngest:
+                 payload: JobPayload, media_path: str | None, estimate: float) -> PreparedIngest:
         """Everything an ingest needs that takes no database: ids, normalised identifiers, JSON."""
         phone = normalize_phone(metadata.phone, self._settings.default_phone_region)
         email = normalize_email(metadata.customer_email)
@@ -158,7 +157,7 @@ class IngestService:
             transcription_id=str(uuid.uuid4()), job_id=new_job_id(),
             identity=IdentityClaim(phone=phone, email=email, name=metadata.customer_name),
             name=metadata.name, metadata=stored_metadata,
-            payload={**payload, "metadata": metadata.model_dump(mode="json", exclude_none=True)},
+            payload=payload,
             channel=metadata.channel.value if metadata.channel else ("voice" if kind is JobKind.AUDIO else None),
             source=metadata.source, media_path=media_path, recorded_at=metadata.recorded_at,
             max_attempts=self._settings.job_max_attempts, estimate=estimate,

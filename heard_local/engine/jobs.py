@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from heard_local.domain import Job, JobKind, JobStatus, TranscriptionStatus
+from heard_local.domain.job import ReprocessPayload
 from heard_local.errors import ValidationError
 from heard_local.store import NewJob, Store
 from heard_local.views import JobView
@@ -70,7 +71,7 @@ class JobService:
         with self._store.db.write() as cur:
             self._store.jobs.insert(cur, NewJob(
                 job_id=job_id, kind=JobKind.REPROCESS, transcription_id=transcription_id,
-                configuration_id=transcription.configuration_id, payload={},
+                configuration_id=transcription.configuration_id, payload=ReprocessPayload(),
                 max_attempts=self._lifecycle.settings.job_max_attempts,
             ))
         self._lifecycle.job_queued(JobKind.REPROCESS)

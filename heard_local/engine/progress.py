@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from heard_local.domain import Progress
+from heard_local.pipeline.progress import ProgressThrottle
 from heard_local.store.jobs import JobRepo
 
 _MIN_INTERVAL_SECONDS = 0.5
@@ -22,13 +24,12 @@ class JobProgressRecorder:
     single database writer.
     """
 
-    def __init__(self, jobs: JobRepo, job_id: str, live: dict[str, Progress] | None = None):
+    def __init__(self, jobs: JobRepo, job_id: str, live: dict[str, Progress] | None = None, *,
+                 clock: Callable[[], float] = time.monotonic):
         self._jobs = jobs
         self._job_id = job_id
         self._live = live
-        self._last_step: str | None = None
-        self._last_write = 0.0
-        self._quiet_until = time.monotonic() + _MIN_INTERVAL_SECONDS
+        self._throttle = ProgressThrottle(_MIN_INTERVAL_SECONDS, quiet_for=_MIN_INTERVAL_SECONDS, clock=clock)
         self.latest = Progress()
 
     def __call__(self, step: str, artifact: Any = None, *, completed: float | None = None,
@@ -36,11 +37,5 @@ class JobProgressRecorder:
         self.latest = Progress(step=step, completed=completed, total=total)
         if self._live is not None:
             self._live[self._job_id] = self.latest  # one dict store: atomic under the GIL
-        now = time.monotonic()
-        if now < self._quiet_until:
-            return
-        finished_step = completed is not None and total is not None and completed >= total
-        if step != self._last_step or finished_step or now - self._last_write >= _MIN_INTERVAL_SECONDS:
+        if self._throttle.admit(step, completed, total):
             self._jobs.set_progress(self._job_id, self.latest)
-            self._last_step = step
-            self._last_write = now

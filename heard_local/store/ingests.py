@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from heard_local.domain import Job, JobKind
+from heard_local.domain.job import JobPayload
 from heard_local.store.customers import CustomerRepo, IdentityClaim
 from heard_local.store.database import Database
 from heard_local.store.group_commit import GroupCommit
@@ -40,7 +41,7 @@ class PreparedIngest:
     identity: IdentityClaim
     name: str | None
     metadata: dict[str, Any]  # stored on the transcription (with normalised identifiers)
-    payload: dict[str, Any]  # the job's input
+    payload: JobPayload  # the job's input (the metadata is stored once, on the transcription)
     channel: str | None
     source: str | None
     media_path: str | None

@@ -185,6 +185,13 @@ class TranscriptionRepo:
         row = cur.execute("SELECT count(*) FROM transcriptions WHERE media_path = ?", [media_path]).fetchone()
         return bool(row and row[0])
 
+    def metadata(self, transcription_id: str) -> dict[str, Any]:
+        """The submission's metadata as stored with the conversation (its only copy)."""
+        row = self.db.fetchone("SELECT metadata FROM transcriptions WHERE transcription_id = ?", [transcription_id])
+        if row is None:
+            raise NotFoundError(f"Transcription {transcription_id} not found", field="transcription_id")
+        return dict(loads(row[0], {}))
+
     def language_of(self, transcription_id: str) -> str | None:
         row = self.db.fetchone("SELECT language FROM transcriptions WHERE transcription_id = ?", [transcription_id])
         return row[0] if row else None

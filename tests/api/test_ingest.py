@@ -130,7 +130,7 @@ def test_audio_url_is_queued_and_checked_before_any_download(client: TestClient,
     response = client.post("/v1/ingest/audio", headers=headers, json=body)
     assert response.status_code == 202, response.text
     job = api_engine.jobs.get(response.json()["job_id"])
-    assert job.payload["audio_url"] == body["audio_url"] and job.kind.value == "audio"
+    assert job.payload.audio_url == body["audio_url"]  # type: ignore[union-attr] and job.kind.value == "audio"
     assert api_engine.transcriptions.get(job.transcription_id).name == "call-recording.wav"
     refused = [client.post("/v1/ingest/audio", headers=headers, json={"audio_url": url})
                for url in ("http://0x7f000001/a.wav", "http://localhost:8000/a.wav", "file:///etc/passwd",

@@ -286,7 +286,7 @@ def test_audio_url_job_downloads_into_the_media_store(settings: Settings, server
         submission = engine.ingest.audio_url({"audio_url": f"{server.url}/recording"})
         engine.jobs.wait(submission.job.job_id, timeout=60)
         job = engine.jobs.get(submission.job.job_id)
-        stored = Path(job.payload["media_path"])
+        stored = Path(job.payload.media_path)  # type: ignore[union-attr,arg-type]
         assert stored.read_bytes() == wav_bytes and stored.parent.parent == trusted.media_dir
         assert engine.transcriptions.media_path(job.transcription_id) == stored
         assert job.content_sha256 == stored.stem

@@ -11,6 +11,7 @@ import pytest
 
 from heard_local.config import Settings
 from heard_local.domain import JobKind, JobStatus
+from heard_local.domain.job import TranscriptPayload
 from heard_local.engine import Engine
 from heard_local.engine.retry import RetryStrategy
 from heard_local.errors import (
@@ -57,7 +58,7 @@ def _queue_jobs(store: Store, configuration_id: str, n: int) -> list[str]:
             job_id = f"job_{i:04d}"
             store.jobs.insert(cur, NewJob(job_id=job_id, kind=JobKind.TRANSCRIPT, transcription_id=transcription_id,
                                           configuration_id=configuration_id,
-                                          payload={"transcript_text": f"Agent: {i}"}, max_attempts=3))
+                                          payload=TranscriptPayload(transcript_text=f"Agent: {i}"), max_attempts=3))
             ids.append(job_id)
     return ids
 
@@ -107,7 +108,7 @@ def test_jobs_interrupted_by_a_dead_process_are_resumed_at_start(settings: Setti
         assert restarted.jobs.get(claimed.job_id).attempts == 2
         transcription = restarted.transcriptions.get(claimed.transcription_id)
         assert transcription.details is not None
-        assert transcription.details.conversation.segments[0].text == claimed.payload["transcript_text"][7:]
+        assert transcription.details.conversation.segments[0].text == claimed.payload.transcript_text[7:]  # type: ignore[union-attr]
 
 
 def test_a_transient_failure_is_retried_until_max_attempts_then_fails(settings: Settings, tmp_path) -> None:

@@ -125,7 +125,7 @@ async def _ingest_upload(request: Request, content_type: str, engine: Engine, ca
 
         def submit() -> Any:
             return engine.ingest.audio_file(path, metadata=meta, configuration=configuration,
-                                            original_name=filename, move=True)
+                                            original_name=filename, move=True, sha256=sha256)
 
         return await _accepted(request, engine, caller, key, fingerprint, submit)
     finally:

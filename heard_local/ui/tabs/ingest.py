@@ -10,7 +10,8 @@ from typing import Any
 
 import gradio as gr
 
-from heard_local.domain import Configuration, Job, JobKind, JobStatus
+from heard_local.domain import Configuration, Job, JobStatus
+from heard_local.domain.job import TranscriptPayload
 from heard_local.engine import Engine
 from heard_local.engine.intake import HEAD_BYTES, is_transcript, transcript_text
 from heard_local.errors import HeardError, ValidationError
@@ -145,18 +146,18 @@ def result_html(done: list[str], problems: list[str]) -> str:
 
 
 def job_title(engine: Engine, job: Job) -> str:
-    name = (job.payload.get("metadata") or {}).get("name")
-    if name:
-        return str(name)
-    if job.kind is JobKind.TRANSCRIPT:
-        first_line = next((line for line in str(job.payload.get("transcript_text", "")).splitlines() if line.strip()),
-                          "")
-        return "Transcript · " + (first_line[:60] + ("…" if len(first_line) > 60 else ""))
+    """The conversation's name (the submission's metadata is stored once, on the transcription), else
+    a transcript's first line."""
     try:
-        transcription = engine.transcriptions.get(job.transcription_id)
-        return transcription.name or "Recording"
+        name = engine.transcriptions.get(job.transcription_id).name
     except HeardError:
-        return "Recording"
+        name = None
+    if name:
+        return name
+    if isinstance(job.payload, TranscriptPayload):
+        first_line = next((line for line in job.payload.transcript_text.splitlines() if line.strip()), "")
+        return "Transcript · " + (first_line[:60] + ("…" if len(first_line) > 60 else ""))
+    return "Recording"
 
 
 def job_cards(engine: Engine, limit: int = JOBS_SHOWN) -> list[JobCard]:
