@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -36,15 +37,16 @@ class KeyCache:
     """Keys verified in the last ``ttl`` seconds, by hash. Only successes are kept, so a new key works
     at once and a wrong one is always checked against the database."""
 
-    def __init__(self, ttl: float):
+    def __init__(self, ttl: float, *, clock: Callable[[], float] = time.monotonic):
         self.ttl = ttl
+        self._clock = clock
         self._entries: dict[str, tuple[Caller, float]] = {}
         self._lock = threading.Lock()
 
     def get(self, key_hash: str) -> Caller | None:
         with self._lock:
             entry = self._entries.get(key_hash)
-        if entry is None or entry[1] < time.monotonic():
+        if entry is None or entry[1] < self._clock():
             return None
         return entry[0]
 
@@ -54,7 +56,7 @@ class KeyCache:
         with self._lock:
             if len(self._entries) > 10_000:  # only ever a handful of keys; stay bounded regardless
                 self._entries.clear()
-            self._entries[key_hash] = (caller, time.monotonic() + self.ttl)
+            self._entries[key_hash] = (caller, self._clock() + self.ttl)
 
     def forget(self, key_id: str) -> None:
         with self._lock:

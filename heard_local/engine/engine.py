@@ -15,10 +15,13 @@ The store is private to the engine: front doors never reach the database, the ad
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from heard_local.config import Settings
 from heard_local.data_dir_lock import DataDirLock
+from heard_local.domain.clock import utcnow
 from heard_local.engine.analytics import AnalyticsService
 from heard_local.engine.configurations import ConfigurationService
 from heard_local.engine.customers import CustomerService
@@ -51,10 +54,12 @@ class Engine:
     # --- lifecycle --------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, settings: Settings | None = None, *, workers: bool = True) -> Engine:
-        """Take the data directory, migrate the database, resume interrupted jobs, start workers."""
+    def open(cls, settings: Settings | None = None, *, workers: bool = True,
+             clock: Callable[[], datetime] = utcnow) -> Engine:
+        """Take the data directory, migrate the database, resume interrupted jobs, start workers.
+        ``clock``: the time stored records' TTLs are measured by (tests move it by hand)."""
         settings = settings or Settings()
-        store, lock = open_data_dir(settings)
+        store, lock = open_data_dir(settings, clock=clock)
         engine = cls(settings, store, lock)
         engine._lifecycle.resume_interrupted()
         if workers:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 import duckdb
@@ -17,6 +19,7 @@ from heard_local.adapters.media_sandbox import MediaSandbox, memory_limit_for
 from heard_local.config import Settings
 from heard_local.data_dir_lock import DataDirLock, holder_pid
 from heard_local.domain import Job, JobKind
+from heard_local.domain.clock import utcnow
 from heard_local.engine.models import ModelManager
 from heard_local.engine.retry import RetryStrategy
 from heard_local.engine.runner import JobRunner
@@ -45,13 +48,13 @@ def media_memory_limit(settings: Settings) -> int:
     return memory_limit_for(settings.max_audio_seconds, settings.max_channels)
 
 
-def open_data_dir(settings: Settings) -> tuple[Store, DataDirLock]:
+def open_data_dir(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> tuple[Store, DataDirLock]:
     """Take the data directory's lock and open (and migrate) its database."""
     settings.ensure_dirs()
     lock = DataDirLock(settings.lock_path)
     lock.acquire()
     try:
-        store = Store(settings.db_path)
+        store = Store(settings.db_path, clock=clock)
     except duckdb.IOException as exc:
         lock.release()
         if "lock" in str(exc).lower():

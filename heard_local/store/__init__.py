@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
+from heard_local.domain.clock import utcnow
 from heard_local.store.analytics import AnalyticsRepo
 from heard_local.store.api_keys import ApiKeyRepo
 from heard_local.store.configurations import ConfigurationRepo
@@ -21,7 +24,8 @@ from heard_local.store.webhooks import WebhookOutbox
 class Store:
     """The database and its tables, one repository per resource."""
 
-    def __init__(self, path: Path | str, *, read_only: bool = False):
+    def __init__(self, path: Path | str, *, read_only: bool = False, clock: Callable[[], datetime] = utcnow):
+        """``clock``: the time TTLs of stored records (idempotency keys) are measured by."""
         self.db = Database(path, read_only=read_only)
         self.configurations = ConfigurationRepo(self.db)
         self.transcriptions = TranscriptionRepo(self.db)
@@ -30,7 +34,7 @@ class Store:
         self.api_keys = ApiKeyRepo(self.db)
         self.webhooks = WebhookOutbox(self.db)
         self.model_speed = ModelSpeedRepo(self.db)
-        self.idempotency = IdempotencyRepo(self.db)
+        self.idempotency = IdempotencyRepo(self.db, clock=clock)
         self.fetched_media = FetchedMediaRepo(self.db)
         self.analytics = AnalyticsRepo(self.db)
         self.ingests = IngestWriter(self.db, self.jobs, self.transcriptions, self.customers)

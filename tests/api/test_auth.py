@@ -3,14 +3,13 @@ stored hashed; key management needs the server's admin token."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from fastapi.testclient import TestClient
 
 from heard_local.api import create_app
 from heard_local.engine import Engine
 from tests.api.conftest import ADMIN_TOKEN
+from tests.support.clock import ManualClock
 from tests.support.engine_internals import store_of
 
 TRANSCRIPT = {"transcript_text": "Agent: Hello\nCustomer: Hi", "metadata": {"channel": "chat"}}
@@ -51,10 +50,11 @@ def test_keys_are_stored_hashed_and_revocation_takes_effect(api_engine: Engine) 
     key, secret = api_engine.keys.create("ci")
     stored = store_of(api_engine).db.fetchall("SELECT * FROM api_keys")
     assert all(secret not in str(row) for row in stored)
-    with TestClient(create_app(api_engine)) as client:
+    clock = ManualClock()
+    with TestClient(create_app(api_engine, clock=clock)) as client:
         assert client.get("/api/v1/configurations", headers={"X-API-Key": secret}).status_code == 200
         api_engine.keys.revoke(key.key_id)  # in-process, as the UI does: trusted at most 0.3 s longer
-        time.sleep(0.35)
+        clock.advance(0.35)
         assert client.get("/api/v1/configurations", headers={"X-API-Key": secret}).status_code == 401
 
 

@@ -4,13 +4,15 @@ different body answers 422, and a request that fails validation stores nothing."
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from heard_local.api.app import create_app
+from heard_local.config import Settings
 from heard_local.engine import Engine
 from tests.api.support import write_wav
+from tests.support.clock import ManualWallClock
 from tests.support.engine_internals import store_of
 
 BODY = {"transcript_text": "Agent: Hello\nCustomer: My invoice is wrong", "metadata": {"channel": "chat"}}
@@ -104,11 +106,16 @@ def test_upload_retry_returns_the_first_response(client: TestClient, headers: di
     assert len([p for p in api_engine.settings.media_dir.rglob("*") if p.is_file()]) == 1
 
 
-def test_an_expired_key_can_be_used_again(client: TestClient, headers: dict[str, str], api_engine: Engine) -> None:
-    api_engine.settings.idempotency_ttl_seconds = 0.2
-    keyed = {**headers, "Idempotency-Key": "short-lived"}
-    first = client.post("/api/v1/ingest/transcript", headers=keyed, json=BODY).json()
-    time.sleep(0.3)
-    other = client.post("/api/v1/ingest/transcript", headers=keyed, json={**BODY, "transcript_text": "Agent: new"})
-    assert other.status_code == 202 and other.json()["job_id"] != first["job_id"]
-    assert api_engine.transcriptions.list().total == 2
+def test_an_expired_key_can_be_used_again(api_settings: Settings) -> None:
+    clock = ManualWallClock()
+    settings = api_settings.model_copy(update={"idempotency_ttl_seconds": 0.2})
+    with Engine.open(settings, clock=clock) as engine, TestClient(create_app(engine)) as client:
+        keyed = {"X-API-Key": engine.keys.create("tests")[1], "Idempotency-Key": "short-lived"}
+        first = client.post("/api/v1/ingest/transcript", headers=keyed, json=BODY).json()
+        clock.advance(0.1)
+        again = client.post("/api/v1/ingest/transcript", headers=keyed, json={**BODY, "transcript_text": "Agent: b"})
+        assert again.status_code == 422  # the key is still taken by the first request
+        clock.advance(0.2)
+        other = client.post("/api/v1/ingest/transcript", headers=keyed, json={**BODY, "transcript_text": "Agent: new"})
+        assert other.status_code == 202 and other.json()["job_id"] != first["job_id"]
+        assert engine.transcriptions.list().total == 2

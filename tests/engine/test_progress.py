@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 from heard_local.config import Settings
 from heard_local.domain import JobKind, JobStatus, TranscriptionStatus
 from heard_local.engine import Engine
 from heard_local.engine.progress import JobProgressRecorder
+from tests.support.clock import ManualClock
 from tests.support.engine_internals import lifecycle_of, store_of
 
 
@@ -20,7 +19,9 @@ def test_progress_is_live_at_once_and_reaches_the_row_after_the_first_half_secon
         # claiming marks the transcription IN_PROGRESS in the same transaction
         assert engine.transcriptions.get(job.transcription_id).status is TranscriptionStatus.IN_PROGRESS
 
-        recorder = JobProgressRecorder(store_of(engine).jobs, job.job_id, lifecycle_of(engine).runner.live_progress)
+        clock = ManualClock()
+        recorder = JobProgressRecorder(store_of(engine).jobs, job.job_id, lifecycle_of(engine).runner.live_progress,
+                                       clock=clock)
         recorder("summarize", completed=1, total=4)
         assert store_of(engine).jobs.get(job.job_id).progress.step == "starting"  # the row: not yet
         seen = engine.jobs.get(job.job_id).progress
@@ -28,7 +29,7 @@ def test_progress_is_live_at_once_and_reaches_the_row_after_the_first_half_secon
         assert engine.jobs.view(job.job_id).progress.step == "summarize"
         assert engine.jobs.list()[0].progress.step == "summarize"
 
-        time.sleep(0.55)
+        clock.advance(0.55)
         recorder("summarize", completed=2, total=4)
         stored = store_of(engine).jobs.get(job.job_id).progress
         assert (stored.step, stored.completed) == ("summarize", 2)
