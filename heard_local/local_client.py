@@ -7,7 +7,6 @@ once and works with or without a running server.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from heard_local.views import (
     TranscriptionPage,
     TranscriptionView,
     completed_transcription_ids,
+    poll_job,
 )
 
 
@@ -56,14 +56,8 @@ class LocalClient:
 
     def wait_for_job(self, job_id: str, *, timeout: float | None = None, poll: float = 0.2,
                      on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            job = self.job(job_id)
-            if on_progress is not None:
-                on_progress(job)
-            if job["status"] != "processing" or (deadline is not None and time.monotonic() >= deadline):
-                return job
-            self.engine.jobs.wait(job_id, timeout=poll)
+        return poll_job(lambda: self.job(job_id), lambda: self.engine.jobs.wait(job_id, timeout=poll),
+                        timeout=timeout, on_progress=on_progress)
 
     def transcriptions(self, **filters: Any) -> dict[str, Any]:
         limit = int(filters.pop("limit", 50))

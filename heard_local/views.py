@@ -9,6 +9,7 @@ Keys that a shape has only sometimes (a job's ``queue_position`` and ``error``, 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -260,3 +261,17 @@ def completed_transcription_ids(list_page: Callable[..., dict[str, Any]]) -> lis
         ids += [item["transcription_id"] for item in page["transcriptions"]]
         if not page["transcriptions"] or len(ids) >= page["total"]:
             return ids
+
+
+def poll_job(read: Callable[[], dict[str, Any]], pause: Callable[[], object], *, timeout: float | None,
+             on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Read a job's view (``read``) until it is no longer processing or ``timeout`` seconds pass, calling
+    ``pause`` between reads (the HTTP client sleeps, the in-process one waits on the engine)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        job = read()
+        if on_progress is not None:
+            on_progress(job)
+        if job["status"] != "processing" or (deadline is not None and time.monotonic() >= deadline):
+            return job
+        pause()
