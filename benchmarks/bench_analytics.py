@@ -17,6 +17,7 @@ from pathlib import Path
 from benchmarks.result import Result
 from heard_local.config import Settings
 from heard_local.engine import Engine
+from tests.support.engine_internals import store_of
 
 TARGET_MS = 200.0
 SEGMENTS_PER_TRANSCRIPTION = 100
@@ -36,7 +37,7 @@ SPEAKERS = ('{"SPEAKER_00": {"role": "Agent", "name": null}, "SPEAKER_01": {"rol
 def _populate(engine: Engine, configuration_id: str, transcriptions: int) -> None:
     """Synthetic completed conversations, written straight into the tables the report reads."""
     segments = transcriptions * SEGMENTS_PER_TRANSCRIPTION
-    with engine.store.db.write() as cur:
+    with store_of(engine).db.write() as cur:
         cur.execute(
             """INSERT INTO transcriptions (transcription_id, configuration_id, kind, status, duration, language,
                    num_speakers, channel, speakers, llm_status, summary, recorded_at, created_at)
@@ -72,7 +73,7 @@ def _populate(engine: Engine, configuration_id: str, transcriptions: int) -> Non
                       FROM range($n) r(i)""",
             {"n": transcriptions},
         )
-    engine.store.db.checkpoint()
+    store_of(engine).db.checkpoint()
 
 
 def _measure(transcriptions: int) -> list[Result]:
@@ -81,7 +82,7 @@ def _measure(transcriptions: int) -> list[Result]:
         settings = Settings(data_dir=Path(tmp) / "data", watch_dir=Path(tmp) / "watch", diarization_model=None,
                             ollama_host="http://127.0.0.1:9")
         with Engine.open(settings, workers=False) as engine:
-            configuration, _ = engine.create_configuration({"tag": "Benchmark", "extraction_fields": FIELDS})
+            configuration, _ = engine.configurations.create({"tag": "Benchmark", "extraction_fields": FIELDS})
             started = time.perf_counter()
             _populate(engine, configuration.configuration_id, transcriptions)
             populate_s = time.perf_counter() - started
@@ -90,7 +91,7 @@ def _measure(transcriptions: int) -> list[Result]:
             report = {}
             for _ in range(RUNS + 1):  # the first run warms DuckDB's caches and is not counted
                 started, started_cpu = time.perf_counter(), time.process_time()
-                report = engine.analytics_report(configuration.configuration_id, include_narrative=False)
+                report = engine.analytics.report(configuration.configuration_id, include_narrative=False)
                 timings.append((time.perf_counter() - started) * 1000)
                 cpu.append((time.process_time() - started_cpu) * 1000)
             timings, cpu = timings[1:], cpu[1:]

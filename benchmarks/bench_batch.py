@@ -41,10 +41,10 @@ def _engine(files: list[Path], root: Path) -> tuple[float, float]:
     """(wall seconds, audio seconds) of the single-machine engine on ``files``."""
     started = time.perf_counter()
     with Engine.open(_settings(root)) as engine:
-        jobs = [engine.submit_audio_file(path).job for path in files]
+        jobs = [engine.ingest.audio_file(path).job for path in files]
         for job in jobs:
-            assert engine.wait_for_job(job.job_id, timeout=3600).status is JobStatus.COMPLETED
-        audio = sum(engine.get_transcription(job.transcription_id).duration or 0.0 for job in jobs)
+            assert engine.jobs.wait(job.job_id, timeout=3600).status is JobStatus.COMPLETED
+        audio = sum(engine.transcriptions.get(job.transcription_id).duration or 0.0 for job in jobs)
     return time.perf_counter() - started, audio
 
 

@@ -15,10 +15,10 @@ from typing import TypeVar
 from benchmarks.large_store import open_filled
 from benchmarks.result import Result
 from heard_local.engine import Engine
-from heard_local.engine.snapshots import snapshot_is_current
 from heard_local.exports.fields_csv import to_csv
 from heard_local.local_client import LocalClient
 from heard_local.notebook import Heard
+from tests.support.engine_internals import store_of
 
 NAME = "exports"
 T = TypeVar("T")
@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 def _add_fields(engine: Engine, transcriptions: int) -> None:
     """Four extracted fields per conversation, like an LLM stage would store."""
-    with engine.store.db.write() as cur:
+    with store_of(engine).db.write() as cur:
         cur.execute(f"""
             INSERT INTO extracted_fields (transcription_id, position, name, type, value, evidence)
             SELECT 'bench-' || t.i, f.p, ['reason', 'resolved', 'amount', 'products'][f.p + 1],
@@ -50,10 +50,10 @@ def _measure(transcriptions: int, segments_per: int) -> list[Result]:
         engine = open_filled(Path(tmp) / "data", transcriptions=transcriptions, segments_per=segments_per)
         try:
             _add_fields(engine, transcriptions)
-            export_s, manifest = _timed(lambda: engine.export_parquet(force=True))
-            check_s, current = _timed(lambda: snapshot_is_current(engine.store, engine.settings.export_dir))
+            export_s, manifest = _timed(lambda: engine.exports.parquet(force=True))
+            check_s, current = _timed(lambda: engine.exports.parquet_is_current())
             assert current, "a fresh snapshot must count as current"
-            csv_s, text = _timed(lambda: to_csv(engine.export_fields()))
+            csv_s, text = _timed(lambda: to_csv(engine.exports.fields()))
             session = Heard(mode="local", settings=engine.settings, client=LocalClient(engine))
             load_s, _ = _timed(lambda: (session.refresh(), len(session.segments), len(session.transcriptions)))
             session.close()

@@ -31,14 +31,14 @@ def run(quick: bool) -> list[Result]:
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine.open(Settings(data_dir=Path(tmp) / "data", diarization_model=None))
         try:
-            engine.submit_transcript({"transcript_text": "Agent: warm up the language model"})
+            engine.ingest.transcript({"transcript_text": "Agent: warm up the language model"})
             started = time.perf_counter()
-            submissions = [engine.submit_transcript({"transcript_text": text,
+            submissions = [engine.ingest.transcript({"transcript_text": text,
                                                      "metadata": {"customer_email": f"customer{i}@example.com"}})
                            for i, text in enumerate(texts)]
             accepted_s = time.perf_counter() - started
             for submission in submissions:
-                job = engine.wait_for_job(submission.job.job_id, timeout=600)
+                job = engine.jobs.wait(submission.job.job_id, timeout=600)
                 assert job.status is JobStatus.COMPLETED, job.last_error
             total_s = time.perf_counter() - started
         finally:
@@ -59,13 +59,13 @@ def _drain_backlog(texts: list[str]) -> float:
         engine = Engine.open(Settings(data_dir=Path(tmp) / "data", diarization_model=None), workers=False)
         try:
             with ThreadPoolExecutor(50) as pool:
-                submissions = list(pool.map(lambda item: engine.submit_transcript({
+                submissions = list(pool.map(lambda item: engine.ingest.transcript({
                     "transcript_text": f"{item[1]}\nAgent: reference {item[0]}",
                     "metadata": {"customer_email": f"customer{item[0] % 500}@example.com"}}), enumerate(texts)))
             started = time.perf_counter()
             engine.start_workers()
             for submission in submissions:
-                job = engine.wait_for_job(submission.job.job_id, timeout=600)
+                job = engine.jobs.wait(submission.job.job_id, timeout=600)
                 assert job.status is JobStatus.COMPLETED, job.last_error
             return len(texts) / (time.perf_counter() - started)
         finally:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from benchmarks.large_store import open_filled
 from benchmarks.result import Result
-from heard_local.store import TranscriptionFilter
+from heard_local.domain import TranscriptionFilter
+from tests.support.engine_internals import store_of
 
 
 def _median_ms(action: Callable[[], object], repeats: int = 7) -> float:
@@ -33,14 +34,14 @@ def run(quick: bool) -> list[Result]:
         fill_s = time.perf_counter() - started
         try:
             label = f"{total:,} segments"
-            search = _median_ms(lambda: engine.list_transcriptions(TranscriptionFilter(search="refund invoice"),
+            search = _median_ms(lambda: engine.transcriptions.list(TranscriptionFilter(search="refund invoice"),
                                                                    limit=50))
-            page = _median_ms(lambda: engine.list_transcriptions(TranscriptionFilter(language="de"), limit=50,
+            page = _median_ms(lambda: engine.transcriptions.list(TranscriptionFilter(language="de"), limit=50,
                                                                  offset=500))
-            one = _median_ms(lambda: engine.get_transcription(f"bench-{transcriptions // 2}"))
-            talk_time = _median_ms(lambda: engine.store.db.fetchall(
+            one = _median_ms(lambda: engine.transcriptions.get(f"bench-{transcriptions // 2}"))
+            talk_time = _median_ms(lambda: store_of(engine).db.fetchall(
                 "SELECT speaker, sum(end_s - start_s) FROM segments GROUP BY speaker"))
-            count = engine.store.db.fetchone("SELECT count(*) FROM segments")[0]
+            count = store_of(engine).db.fetchone("SELECT count(*) FROM segments")[0]
         finally:
             engine.close()
     assert count == total

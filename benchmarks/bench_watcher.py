@@ -74,7 +74,7 @@ def _latency(quick: bool) -> list[Result]:
                 result = folder / "processed" / f"{name}.json"
                 _wait(result.exists, 60)
                 on_disk.append(time.time() - dropped)
-                job = engine.list_jobs(limit=1)[0]
+                job = engine.jobs.list(limit=1)[0]
                 assert job.status is JobStatus.COMPLETED and job.finished_at is not None
                 completed.append(job.finished_at.astimezone(UTC).timestamp() - dropped)
     window = settings.watch_stable_seconds

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from heard_local.config import Settings
 from heard_local.engine import Engine
+from tests.support.engine_internals import store_of
 
 WORDS = ("account", "card", "billing", "refund", "order", "delivery", "password", "upgrade", "cancel",
          "invoice", "payment", "plan", "agent", "customer", "thanks", "please", "help", "issue", "problem",
@@ -14,9 +15,9 @@ WORDS = ("account", "card", "billing", "refund", "order", "delivery", "password"
 
 def fill(engine: Engine, *, transcriptions: int, segments_per: int) -> None:
     """Insert ``transcriptions`` completed transcriptions × ``segments_per`` segments in bulk."""
-    configuration_id = engine.default_configuration_id
+    configuration_id = engine.configurations.default_id
     words = "[" + ", ".join(f"'{w}'" for w in WORDS) + "]"
-    with engine.store.db.write() as cur:
+    with store_of(engine).db.write() as cur:
         cur.execute(f"""
             INSERT INTO transcriptions (transcription_id, configuration_id, kind, status, name, duration, language,
                                         num_speakers, channel, source, metadata, speakers, warnings, llm_status,
@@ -42,5 +43,5 @@ def fill(engine: Engine, *, transcriptions: int, segments_per: int) -> None:
 def open_filled(data_dir: Path, *, transcriptions: int, segments_per: int) -> Engine:
     engine = Engine.open(Settings(data_dir=data_dir, diarization_model=None), workers=False)
     fill(engine, transcriptions=transcriptions, segments_per=segments_per)
-    engine.store.db.checkpoint()
+    store_of(engine).db.checkpoint()
     return engine

@@ -25,14 +25,15 @@ from heard_local.config import Settings
 from heard_local.domain import Transcription, TranscriptionStatus
 from heard_local.domain.voice import VoiceEnrolment
 from heard_local.engine import Engine
+from tests.support.engine_internals import store_of
 
 STEREO = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "harper-valley-calls" / "stereo"
 
 
 def process(engine: Engine, path: Path, metadata: dict[str, object]) -> Transcription:
-    submission = engine.submit_audio_file(path, metadata=metadata)
-    engine.wait_for_job(submission.job.job_id, timeout=600)
-    transcription = engine.get_transcription(submission.job.transcription_id)
+    submission = engine.ingest.audio_file(path, metadata=metadata)
+    engine.jobs.wait(submission.job.job_id, timeout=600)
+    transcription = engine.transcriptions.get(submission.job.transcription_id)
     if transcription.status is not TranscriptionStatus.COMPLETED or transcription.details is None:
         raise RuntimeError(f"{path.name}: {transcription.error}")
     return transcription
@@ -60,10 +61,10 @@ def main() -> int:
                     transcription_id=original.transcription_id, speaker=agent, name=f"agent of {stereo.stem}",
                     role="Agent"))
                 copy = process(engine, mp3, {})
-                vector = engine.store.voices.profile_vectors()[profile.voice_id]
+                vector = store_of(engine).voices.profile_vectors()[profile.voice_id]
                 similarity = {}
-                for speaker in engine.store.voices.speakers_with_voiceprints(copy.transcription_id):
-                    found = engine.store.voices.voiceprint(copy.transcription_id, speaker)
+                for speaker in store_of(engine).voices.speakers_with_voiceprints(copy.transcription_id):
+                    found = store_of(engine).voices.voiceprint(copy.transcription_id, speaker)
                     if found is not None:
                         similarity[speaker] = round(float(np.dot(vector, found.vector)), 3)
                 named = {s: f"{i.name} ({i.similarity})" for s, i in (copy.details.speakers if copy.details

@@ -26,6 +26,7 @@ import httpx
 from heard_local.domain.webhook_signature import verify as verify_webhook
 from heard_local.errors import HeardError, InternalError, RateLimitedError, TransientError, error_from_code
 from heard_local.runtime import running_server
+from heard_local.views import completed_transcription_ids, poll_job
 
 
 class HeardClient:
@@ -128,14 +129,7 @@ class HeardClient:
 
     def wait_for_job(self, job_id: str, *, timeout: float | None = None, poll: float = 0.5,
                      on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            job = self.job(job_id)
-            if on_progress is not None:
-                on_progress(job)
-            if job["status"] != "processing" or (deadline is not None and time.monotonic() >= deadline):
-                return job
-            time.sleep(poll)
+        return poll_job(lambda: self.job(job_id), lambda: time.sleep(poll), timeout=timeout, on_progress=on_progress)
 
     def wait_for_transcription(self, job_id: str, *, timeout: float | None = None) -> dict[str, Any]:
         job = self.wait_for_job(job_id, timeout=timeout)
@@ -198,12 +192,7 @@ class HeardClient:
         return self._object("POST", f"/transcriptions/{transcription_id}/reprocess")
 
     def completed_transcription_ids(self) -> list[str]:
-        ids: list[str] = []
-        while True:
-            page = self.transcriptions(status="COMPLETED", limit=1000, offset=len(ids))
-            ids += [item["transcription_id"] for item in page["transcriptions"]]
-            if not page["transcriptions"] or len(ids) >= page["total"]:
-                return ids
+        return completed_transcription_ids(self.transcriptions)
 
     # --- exports ----------------------------------------------------------------------------------
 

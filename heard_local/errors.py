@@ -110,6 +110,15 @@ ERROR_TYPES: tuple[type[HeardError], ...] = (
 )
 
 HTTP_STATUS_BY_CODE: dict[str, int] = {cls.code: cls.http_status for cls in ERROR_TYPES}
+# The other way, for the framework's own HTTP errors; statuses the contract does not use get the code whose
+# status is then sent instead (403 -> AUTH_ERROR and 401, 422 -> VALIDATION_ERROR and 400).
+_CODE_BY_HTTP_STATUS: dict[int, str] = {cls.http_status: cls.code for cls in ERROR_TYPES} | {
+    403: AuthError.code, 422: ValidationError.code}
+
+
+def code_for_http_status(status: int) -> str:
+    """The contract's code for an HTTP status (any other 5xx: INTERNAL_ERROR, any other 4xx: VALIDATION_ERROR)."""
+    return _CODE_BY_HTTP_STATUS.get(status, InternalError.code if status >= 500 else ValidationError.code)
 
 
 def error_from_code(code: str, message: str, details: dict[str, Any] | None = None) -> HeardError:

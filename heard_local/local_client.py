@@ -7,16 +7,30 @@ once and works with or without a running server.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from heard_local.domain import TranscriptionGroup, TranscriptionStatus
+from heard_local.domain import TranscriptionFilter, TranscriptionGroup, TranscriptionStatus
 from heard_local.domain.voice import VoiceEnrolment
 from heard_local.engine import Engine
 from heard_local.exports.fields_csv import to_csv
-from heard_local.store import TranscriptionFilter
+from heard_local.views import (
+    ConfigurationCreated,
+    ConfigurationView,
+    CustomerPage,
+    CustomerView,
+    GroupView,
+    KeyCreated,
+    ReprocessView,
+    StatusView,
+    SubmissionView,
+    TranscriptionDeleted,
+    TranscriptionPage,
+    TranscriptionView,
+    completed_transcription_ids,
+    poll_job,
+)
 
 
 class LocalClient:
@@ -28,28 +42,23 @@ class LocalClient:
 
     def ingest_transcript(self, transcript_text: str, *, metadata: dict[str, Any] | None = None,
                           configuration_id: str | None = None) -> dict[str, Any]:
-        return self.engine.submit_transcript({"transcript_text": transcript_text, "metadata": metadata or {},
-                                              "configuration_id": configuration_id}).to_api()
+        return SubmissionView.of(self.engine.ingest.transcript({
+            "transcript_text": transcript_text, "metadata": metadata or {}, "configuration_id": configuration_id,
+        })).dump()
 
     def ingest_audio(self, path: Path | str, *, metadata: dict[str, Any] | None = None,
                      configuration_id: str | None = None) -> dict[str, Any]:
         path = Path(path)
-        return self.engine.submit_audio_file(path, metadata=metadata or {}, configuration=configuration_id,
-                                             original_name=path.name).to_api()
+        return SubmissionView.of(self.engine.ingest.audio_file(
+            path, metadata=metadata or {}, configuration=configuration_id, original_name=path.name)).dump()
 
     def job(self, job_id: str) -> dict[str, Any]:
-        return self.engine.job_view(job_id)
+        return self.engine.jobs.view(job_id).dump()
 
     def wait_for_job(self, job_id: str, *, timeout: float | None = None, poll: float = 0.2,
                      on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            job = self.job(job_id)
-            if on_progress is not None:
-                on_progress(job)
-            if job["status"] != "processing" or (deadline is not None and time.monotonic() >= deadline):
-                return job
-            self.engine.wait_for_job(job_id, timeout=poll)
+        return poll_job(lambda: self.job(job_id), lambda: self.engine.jobs.wait(job_id, timeout=poll),
+                        timeout=timeout, on_progress=on_progress)
 
     def transcriptions(self, **filters: Any) -> dict[str, Any]:
         limit = int(filters.pop("limit", 50))
@@ -58,12 +67,13 @@ class LocalClient:
             filters["status"] = TranscriptionStatus(filters["status"])
         if filters.get("group"):
             filters["group"] = TranscriptionGroup(filters["group"])
-        page = self.engine.list_transcriptions(
+        page = self.engine.transcriptions.list(
             TranscriptionFilter(**{k: v for k, v in filters.items() if v is not None}), limit=limit, offset=offset)
-        return {"transcriptions": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}
+        return TranscriptionPage.of(page).dump()
 
     def transcription(self, transcription_id: str, *, words: bool = False) -> dict[str, Any]:
-        return self.engine.get_transcription(transcription_id).to_api(words=words)
+        transcription = self.engine.transcriptions.get(transcription_id)
+        return transcription.to_api(words=True) if words else TranscriptionView.of(transcription).dump()
 
     def correct_segment(self, transcription_id: str, index: int, *, text: str | None = None,
                         speaker: str | None = None) -> dict[str, Any]:
@@ -79,16 +89,14 @@ class LocalClient:
         return self.engine.corrections.undo(transcription_id, all_edits=all_corrections).to_api(words=True)
 
     def delete_transcription(self, transcription_id: str) -> dict[str, Any]:
-        self.engine.delete_transcription(transcription_id)
-        return {"transcription_id": transcription_id, "deleted": True}
+        self.engine.transcriptions.delete(transcription_id)
+        return TranscriptionDeleted(transcription_id=transcription_id).dump()
 
     def set_group(self, transcription_id: str, group: str | None) -> dict[str, Any]:
-        transcription = self.engine.set_group(transcription_id, group)
-        return {"transcription_id": transcription_id,
-                "group": transcription.group.value if transcription.group else None}
+        return GroupView.of(self.engine.transcriptions.set_group(transcription_id, group)).dump()
 
     def rename_speaker(self, transcription_id: str, speaker: str, name: str | None) -> dict[str, Any]:
-        return self.engine.rename_speaker(transcription_id, speaker, name).to_api()
+        return TranscriptionView.of(self.engine.transcriptions.rename_speaker(transcription_id, speaker, name)).dump()
 
     def remember_voice(self, transcription_id: str, speaker: str, name: str,
                        role: str | None = None) -> dict[str, Any]:
@@ -109,54 +117,49 @@ class LocalClient:
                 "transcriptions": [a.model_dump(mode="json") for a in found], "total": len(found)}
 
     def completed_transcription_ids(self) -> list[str]:
-        ids: list[str] = []
-        while True:
-            page = self.transcriptions(status="COMPLETED", limit=1000, offset=len(ids))
-            ids += [item["transcription_id"] for item in page["transcriptions"]]
-            if not page["transcriptions"] or len(ids) >= page["total"]:
-                return ids
+        return completed_transcription_ids(self.transcriptions)
 
     def fields_csv(self, configuration: str | None = None, *, layout: str = "wide", excel: bool = False) -> str:
-        return to_csv(self.engine.export_fields(configuration), layout=layout, excel=excel)
+        return to_csv(self.engine.exports.fields(configuration), layout=layout, excel=excel)
 
     def refresh_parquet(self) -> dict[str, Any]:
-        return self.engine.export_parquet()
+        return self.engine.exports.parquet()
 
     def export_parquet(self, directory: Path | str) -> dict[str, Any]:
-        return self.engine.export_parquet(Path(directory), force=True)
+        return self.engine.exports.parquet(Path(directory), force=True)
 
     def reprocess(self, transcription_id: str) -> dict[str, Any]:
-        job = self.engine.reprocess(transcription_id)
-        return {"job_id": job.job_id, "status": job.status.api_status, "transcription_id": transcription_id}
+        return ReprocessView.of(self.engine.jobs.reprocess(transcription_id)).dump()
 
     def configurations(self) -> list[dict[str, Any]]:
-        return [c.to_api() for c in self.engine.list_configurations()]
+        return [ConfigurationView.of(c).dump() for c in self.engine.configurations.list()]
 
     def configuration(self, configuration_id: str) -> dict[str, Any]:
-        return self.engine.get_configuration(configuration_id).to_api()
+        return ConfigurationView.of(self.engine.configurations.get(configuration_id)).dump()
 
     def create_configuration(self, **body: Any) -> dict[str, Any]:
-        configuration, secret = self.engine.create_configuration(body)
-        return {**configuration.to_api(), "webhook_secret": secret}
+        configuration, secret = self.engine.configurations.create(body)
+        return ConfigurationCreated.created(configuration, secret).dump()
 
     def customers(self, **params: Any) -> dict[str, Any]:
-        customers, total = self.engine.list_customers(**{k: v for k, v in params.items() if v is not None})
-        return {"customers": [c.model_dump(mode="json") for c in customers], "total": total}
+        given = {k: v for k, v in params.items() if v is not None}
+        customers, total = self.engine.customers.list(**given)
+        return CustomerPage(customers=customers, total=total, limit=given.get("limit", 100),
+                            offset=given.get("offset", 0)).dump()
 
     def customer(self, customer_id: str) -> dict[str, Any]:
-        customer = self.engine.get_customer(customer_id)
-        return {**customer.model_dump(mode="json"),
-                "conversations": self.engine.customer_conversations(customer_id).items}
+        customer = self.engine.customers.get(customer_id)
+        return CustomerView.of(customer, self.engine.customers.conversations(customer_id)).dump()
 
     def status(self) -> dict[str, Any]:
-        return {**self.engine.status(), "llm": self.engine.llm_health()}
+        return StatusView.of(self.engine.status(), self.engine.llm_health()).dump()
 
     def create_key(self, name: str) -> dict[str, Any]:
-        api_key, secret = self.engine.create_api_key(name)
-        return {**api_key.model_dump(mode="json"), "key": secret}
+        api_key, secret = self.engine.keys.create(name)
+        return KeyCreated.of(api_key, secret).dump()
 
     def list_keys(self) -> list[dict[str, Any]]:
-        return [k.model_dump(mode="json") for k in self.engine.list_api_keys()]
+        return [k.model_dump(mode="json") for k in self.engine.keys.list()]
 
     def revoke_key(self, key_id: str) -> dict[str, Any]:
-        return self.engine.revoke_api_key(key_id).model_dump(mode="json")
+        return self.engine.keys.revoke(key_id).model_dump(mode="json")

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from heard_local.store.lock import holder_pid, is_locked
+from heard_local.data_dir_lock import holder_pid, is_locked
 
 
 @dataclass(frozen=True)

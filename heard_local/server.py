@@ -60,9 +60,8 @@ def _sign_in_problem(settings: Settings, *, ui: bool, insecure_no_auth: bool) ->
 
 def start_services(engine: Engine, *, watcher: bool) -> None:
     """Background companions that live as long as the engine (stopped by engine.close())."""
-    from heard_local.engine.webhooks import WebhookDeliverer
 
-    engine.add_service(WebhookDeliverer(engine.store, engine.settings))
+    engine.add_service(engine.webhook_deliverer())
     from heard_local.engine.snapshots import ParquetSnapshotService
 
     engine.add_service(ParquetSnapshotService(engine))

@@ -4,6 +4,8 @@ examples, /v1 as well."""
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from fastapi import APIRouter, FastAPI
 
@@ -31,7 +33,9 @@ def routers() -> list[APIRouter]:
             system.router, export_routes.router, voices.router]
 
 
-def create_app(engine: Engine, *, admin_token: str | None = None) -> FastAPI:
+def create_app(engine: Engine, *, admin_token: str | None = None,
+               clock: Callable[[], float] = time.monotonic) -> FastAPI:
+    """The API over ``engine``. ``clock`` (seconds) times the verified-key cache."""
     settings = engine.settings
     app = FastAPI(
         title="heard-local",
@@ -43,11 +47,11 @@ def create_app(engine: Engine, *, admin_token: str | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.admin_token = admin_token
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
-    app.state.key_cache = KeyCache(settings.auth_cache_seconds)
+    app.state.key_cache = KeyCache(settings.auth_cache_seconds, clock=clock)
     # Calls that may wait long get threads of their own (dedicated_threads.py).
     app.state.narrative_threads = DedicatedThreads("analytics narratives", threads=2, max_waiting=8)
     app.state.idempotent_threads = DedicatedThreads("requests with an Idempotency-Key", threads=8, max_waiting=32)
-    engine.on_key_revoked(app.state.key_cache.forget)  # a revoked key stops working at once, from any door
+    engine.keys.on_revoked(app.state.key_cache.forget)  # a revoked key stops working at once, from any door
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, json_limit=settings.max_request_body_bytes,
                        upload_limit=settings.max_upload_bytes, transcript_limit=settings.max_transcript_request_bytes,

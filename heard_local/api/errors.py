@@ -15,13 +15,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from heard_local.errors import HTTP_STATUS_BY_CODE, HeardError, RateLimitedError
+from heard_local.domain.validation import validation_error
+from heard_local.errors import HTTP_STATUS_BY_CODE, HeardError, RateLimitedError, code_for_http_status
 
 log = logging.getLogger(__name__)
 
-# Framework HTTP errors -> the contract's code (whose own status is then used: 403 -> 401, 422 -> 400).
-_HTTP_CODES = {400: "VALIDATION_ERROR", 401: "AUTH_ERROR", 403: "AUTH_ERROR", 404: "NOT_FOUND", 409: "CONFLICT",
-               413: "FILE_TOO_LARGE", 415: "UNSUPPORTED_FORMAT", 422: "VALIDATION_ERROR", 429: "RATE_LIMITED"}
+# Where FastAPI says a request's error is, which is no part of the field's name.
+_REQUEST_PARTS = ("body", "query", "path", "header", "form")
 
 
 def envelope(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -35,12 +35,6 @@ def error_response(error: HeardError) -> JSONResponse:
     return JSONResponse(error.to_envelope(), status_code=error.http_status, headers=headers)
 
 
-def _field_of(loc: tuple[Any, ...]) -> str:
-    # ("body", "metadata", "channel") -> "metadata.channel"; ("query", "limit") -> "limit"
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
-    return ".".join(parts)
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HeardError)
     async def heard_error(_request: Request, exc: HeardError) -> JSONResponse:
@@ -48,16 +42,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def request_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        first = errors[0] if errors else {"loc": (), "msg": "Invalid request"}
-        field = _field_of(tuple(first.get("loc", ())))
-        message = str(first.get("msg", "Invalid request")).removeprefix("Value error, ")
-        details: dict[str, Any] = {"errors": [{"field": _field_of(tuple(e.get("loc", ()))),
-                                                "message": str(e.get("msg", ""))} for e in errors]}
-        if field:
-            details["field"] = field
-        return JSONResponse(envelope("VALIDATION_ERROR", f"{field}: {message}" if field else message, details),
-                            status_code=400)
+        # ("body", "metadata", "channel") -> "metadata.channel"; ("query", "limit") -> "limit"
+        return error_response(validation_error(exc.errors(), skip=_REQUEST_PARTS, fallback="Invalid request"))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -69,7 +55,7 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(envelope("NOT_FOUND", f"No endpoint {request.method} {request.url.path}; "
                                          f"allowed: {allowed}", {"allowed": allowed}), status_code=404,
                                 headers=headers)
-        code = _HTTP_CODES.get(exc.status_code, "INTERNAL_ERROR" if exc.status_code >= 500 else "VALIDATION_ERROR")
+        code = code_for_http_status(exc.status_code)
         if exc.status_code == 404 and message == "Not Found":
             message = "No such endpoint"
         status = 500 if code == "INTERNAL_ERROR" else HTTP_STATUS_BY_CODE[code]

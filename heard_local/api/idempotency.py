@@ -12,7 +12,9 @@ from fastapi import Header
 from fastapi.responses import JSONResponse
 
 from heard_local.api.security import Caller
-from heard_local.engine import Engine, Submission
+from heard_local.domain import Submission
+from heard_local.engine import Engine
+from heard_local.views import SubmissionView
 
 MAX_KEY_LENGTH = 255
 IdempotencyKey = Annotated[str | None, Header(
@@ -36,11 +38,11 @@ def accepted(engine: Engine, caller: Caller, key: str | None, fingerprint: Calla
     """202 with the submission, run at most once per (API key, Idempotency-Key). ``fingerprint`` is
     only computed when a key was sent."""
     if key is None:
-        return JSONResponse(submit().to_api(), status_code=202)
+        return JSONResponse(SubmissionView.of(submit()).dump(), status_code=202)
 
     def action() -> tuple[int, dict[str, Any]]:
-        return 202, submit().to_api()
+        return 202, SubmissionView.of(submit()).dump()
 
-    stored = engine.run_idempotent(f"{caller.key_id}:{key}", fingerprint(), action)
+    stored = engine.ingest.run_idempotent(f"{caller.key_id}:{key}", fingerprint(), action)
     headers = {REPLAYED_HEADER: "true"} if stored.replayed else {}
     return JSONResponse(stored.body, status_code=stored.status, headers=headers)

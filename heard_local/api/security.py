@@ -12,13 +12,14 @@ from __future__ import annotations
 import hmac
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.security import APIKeyHeader
 
+from heard_local.domain.api_key import hash_key
 from heard_local.errors import AuthError
-from heard_local.store.api_keys import hash_key
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                               description="An API key from `heard-local keys create --name NAME`")
@@ -36,15 +37,16 @@ class KeyCache:
     """Keys verified in the last ``ttl`` seconds, by hash. Only successes are kept, so a new key works
     at once and a wrong one is always checked against the database."""
 
-    def __init__(self, ttl: float):
+    def __init__(self, ttl: float, *, clock: Callable[[], float] = time.monotonic):
         self.ttl = ttl
+        self._clock = clock
         self._entries: dict[str, tuple[Caller, float]] = {}
         self._lock = threading.Lock()
 
     def get(self, key_hash: str) -> Caller | None:
         with self._lock:
             entry = self._entries.get(key_hash)
-        if entry is None or entry[1] < time.monotonic():
+        if entry is None or entry[1] < self._clock():
             return None
         return entry[0]
 
@@ -54,7 +56,7 @@ class KeyCache:
         with self._lock:
             if len(self._entries) > 10_000:  # only ever a handful of keys; stay bounded regardless
                 self._entries.clear()
-            self._entries[key_hash] = (caller, time.monotonic() + self.ttl)
+            self._entries[key_hash] = (caller, self._clock() + self.ttl)
 
     def forget(self, key_id: str) -> None:
         with self._lock:
@@ -83,7 +85,7 @@ def authenticate(request: Request, key: str | None) -> Caller:
     if caller is not None:
         return caller
     state = request.app.state
-    api_key = state.engine.authenticate(key)
+    api_key = state.engine.keys.authenticate(key)
     caller = Caller(key_id=api_key.key_id, name=api_key.name)
     state.key_cache.put(hash_key(key or ""), caller)
     state.rate_limiter.check(caller.key_id)

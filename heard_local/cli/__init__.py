@@ -129,6 +129,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest_transcript(args: argparse.Namespace) -> int:
+    from heard_local.engine.intake import transcript_text  # read as the watcher and the UI read it
+
     settings = settings_from_args(args)
     ok = True
     with open_client(settings) as client:
@@ -140,9 +142,7 @@ def cmd_ingest_transcript(args: argparse.Namespace) -> int:
             else:
                 path = Path(name)
                 try:
-                    text = path.read_text(encoding="utf-8-sig")
-                except UnicodeDecodeError:
-                    raise ValidationError(f"{path} is not UTF-8 text", field="file") from None
+                    text = transcript_text(path.read_bytes(), str(path))
                 except OSError as exc:
                     raise ValidationError(f"Cannot read {path}: {exc.strerror}", field="file") from None
                 label = path.name

@@ -13,7 +13,8 @@ from heard_local.domain.configuration import (
     Webhooks,
 )
 from heard_local.domain.customer import Customer, normalize_email, normalize_phone
-from heard_local.domain.job import Job, JobKind, JobStatus, Progress
+from heard_local.domain.job import Job, JobKind, JobStatus, Progress, Submission
+from heard_local.domain.listing import Page, TranscriptionFilter
 from heard_local.domain.metadata import AudioUrlIngest, IngestMetadata, TranscriptIngest
 from heard_local.domain.redaction import RedactedSpan, RedactKind
 from heard_local.domain.transcription import (
@@ -58,16 +59,19 @@ __all__ = [
     "JobKind",
     "JobStatus",
     "LlmStatus",
+    "Page",
     "Progress",
     "RedactKind",
     "RedactedSpan",
     "Segment",
     "SegmentWord",
     "SpeakerInfo",
+    "Submission",
     "Summary",
     "TranscriptIngest",
     "Transcription",
     "TranscriptionError",
+    "TranscriptionFilter",
     "TranscriptionGroup",
     "TranscriptionStatus",
     "Webhooks",

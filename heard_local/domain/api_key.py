@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from pydantic import BaseModel
 
 KEY_PREFIX = "sk_local_"
+
+
+def hash_key(key: str) -> str:
+    """What is stored of a key, and what a presented key is compared by."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class ApiKey(BaseModel):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 
 class JobStatus(StrEnum):
@@ -47,6 +48,57 @@ class Progress(BaseModel):
         return max(0.0, min(1.0, self.completed / self.total))
 
 
+class _Payload(BaseModel):
+    # Rows queued by earlier versions also carry the submission's metadata, now stored once, on the
+    # transcription: ignored here.
+    model_config = ConfigDict(extra="ignore")
+
+
+class TranscriptPayload(_Payload):
+    source: Literal["transcript"] = "transcript"
+    transcript_text: str
+
+
+class AudioFilePayload(_Payload):
+    source: Literal["audio_file"] = "audio_file"
+    media_path: str
+    format: str
+
+
+class AudioUrlPayload(_Payload):
+    source: Literal["audio_url"] = "audio_url"
+    audio_url: str
+    media_path: str | None = None  # where the download landed (a retry does not download again)
+    format: str | None = None
+
+
+class ReprocessPayload(_Payload):
+    source: Literal["reprocess"] = "reprocess"
+
+
+class BatchImportPayload(_Payload):
+    """A recording processed by ``heard-local batch`` elsewhere: its job is complete when imported."""
+
+    source: Literal["batch_import"] = "batch_import"
+    imported_from: str
+    media_path: str | None = None
+
+
+JobPayload = Annotated[TranscriptPayload | AudioFilePayload | AudioUrlPayload | ReprocessPayload | BatchImportPayload,
+                       Field(discriminator="source")]
+_PAYLOAD: TypeAdapter[JobPayload] = TypeAdapter(JobPayload)
+
+
+def parse_job_payload(data: dict[str, Any]) -> JobPayload:
+    """A stored job's input. Rows written before payloads were typed have no ``source``: it follows
+    from their keys."""
+    if "source" not in data:
+        source = ("transcript" if "transcript_text" in data else "audio_url" if "audio_url" in data
+                  else "audio_file" if "media_path" in data else "reprocess")
+        data = {**data, "source": source}
+    return _PAYLOAD.validate_python(data)
+
+
 class Job(BaseModel):
     job_id: str
     kind: JobKind
@@ -54,7 +106,7 @@ class Job(BaseModel):
     transcription_id: str
     configuration_id: str
     content_sha256: str | None = None
-    payload: dict[str, Any] = Field(default_factory=dict)
+    payload: JobPayload = Field(default_factory=ReprocessPayload)
     attempts: int = 0
     max_attempts: int = 3
     last_error: str | None = None
@@ -89,3 +141,12 @@ class Job(BaseModel):
         if self.status is JobStatus.FAILED:
             data["error"] = {"code": self.error_code or "INTERNAL_ERROR", "message": self.last_error}
         return data
+
+
+@dataclass
+class Submission:
+    """The answer to an ingest: the job, and whether it is an earlier identical one."""
+
+    job: Job
+    duplicate: bool
+    estimated_duration_seconds: float

@@ -71,6 +71,7 @@ from heard_local.config import Settings
 from heard_local.domain import Configuration
 from heard_local.domain.clock import utcnow
 from heard_local.domain.languages import DETECT, language_name
+from heard_local.engine.configurations import ConfigurationService
 from heard_local.engine.models import ModelManager
 from heard_local.errors import LlmUnavailableError
 from heard_local.pipeline.extraction import parse_choices
@@ -102,15 +103,20 @@ def field_definitions(configuration: Configuration) -> list[FieldDefinition]:
             for f in configuration.extraction_fields]
 
 
-class AnalyticsReporter:
-    def __init__(self, store: Store, models: ModelManager, settings: Settings):
+class AnalyticsService:
+    def __init__(self, store: Store, models: ModelManager, settings: Settings,
+                 configurations: ConfigurationService):
         self.store = store
         self.models = models
         self.settings = settings
+        self._configurations = configurations
         self._narratives: dict[str, tuple[str, dict[str, Any]]] = {}  # configuration -> (fingerprint, narrative)
         self._lock = threading.Lock()
 
-    def report(self, configuration: Configuration, *, include_narrative: bool = True) -> dict[str, Any]:
+    def report(self, configuration_id: str, *, include_narrative: bool = True) -> dict[str, Any]:
+        """The configuration's Executive and Qualitative Analysis Report (shape above). Its numbers never
+        need Ollama; when the narrative cannot be written it says why."""
+        configuration = self._configurations.get(configuration_id)
         deterministic = self.store.analytics.deterministic_report(configuration.configuration_id,
                                                                   field_definitions(configuration))
         language = resolve_analytics_language(configuration, deterministic["majority_language"])

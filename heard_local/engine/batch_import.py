@@ -32,12 +32,13 @@ from heard_local.domain import (
     normalize_email,
     normalize_phone,
 )
+from heard_local.domain.job import BatchImportPayload
 from heard_local.engine.batch_output import BatchOutput
-from heard_local.engine.ingest import PreparedIngest, write_ingest_batch
 from heard_local.engine.media import store_media
 from heard_local.errors import HeardError, NotFoundError, ValidationError
 from heard_local.pipeline.audio_format import detect_audio_format
 from heard_local.store.customers import IdentityClaim
+from heard_local.store.ingests import PreparedIngest, write_ingest_batch
 
 if TYPE_CHECKING:
     from heard_local.engine.engine import Engine
@@ -68,7 +69,7 @@ class _Importer:
     def __init__(self, engine: Engine, configuration: str | None):
         self.engine = engine
         self.settings = engine.settings
-        self.override = engine.resolve_configuration(configuration) if configuration else None
+        self.override = engine.configurations.resolve(configuration) if configuration else None
         self._configurations: dict[tuple[str | None, str | None], Configuration] = {}
 
     def configuration_for(self, row: dict[str, Any]) -> Configuration:
@@ -81,7 +82,7 @@ class _Importer:
                 if not candidate:
                     continue
                 try:
-                    self._configurations[key] = self.engine.resolve_configuration(candidate)
+                    self._configurations[key] = self.engine.configurations.resolve(candidate)
                     break
                 except NotFoundError:
                     continue
@@ -113,8 +114,7 @@ class _Importer:
             transcription_id=row["transcription_id"], job_id="job_" + uuid.uuid4().hex,
             identity=IdentityClaim(phone=phone, email=email, name=metadata.customer_name),
             name=row.get("name"), metadata=stored,
-            payload={"imported_from_batch": row["source_path"], "media_path": media,
-                     "metadata": metadata.model_dump(mode="json", exclude_none=True)},
+            payload=BatchImportPayload(imported_from=row["source_path"], media_path=media),
             channel=row.get("channel") or "voice", source=metadata.source, media_path=media,
             recorded_at=metadata.recorded_at, max_attempts=self.settings.job_max_attempts, estimate=0.0)
 
@@ -130,7 +130,7 @@ class _Importer:
 def _save(engine: Engine, cur: Any, item: PreparedIngest, row: dict[str, Any],
           segments: list[dict[str, Any]], fields: list[dict[str, Any]], configuration: Configuration) -> None:
     """The batch's outcome onto the just-written transcription and job, in the ingest's transaction."""
-    store = engine.store
+    store = engine._store  # the import writes in the ingest's own transaction (same layer)
     if row["status"] != "COMPLETED":
         message, code = row.get("error_message") or "Failed in the batch job", row.get("error_code") or "INTERNAL_ERROR"
         store.transcriptions.mark_failed(cur, item.transcription_id, message, code)
@@ -169,13 +169,14 @@ def import_batch_output(engine: Engine, directory: Path, *, configuration: str |
     fields = _rows_by_transcription(output, "fields")
     importer = _Importer(engine, configuration)
     report = ImportReport()
-    rows = [r for r in transcriptions.to_pylist() if not engine.store.transcriptions.exists(r["transcription_id"])]
+    rows = [r for r in transcriptions.to_pylist() if not engine._store.transcriptions.exists(r["transcription_id"])]
     report.duplicates = transcriptions.num_rows - len(rows)  # imported before
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start:start + _CHUNK]
         prepared = [importer.prepare(row) for row in chunk]
-        with engine.store.db.write() as cur:
-            outcomes = write_ingest_batch(engine.store, cur, prepared)
+        store = engine._store
+        with store.db.write() as cur:
+            outcomes = write_ingest_batch(store.jobs, store.transcriptions, store.customers, cur, prepared)
             for item, row, outcome in zip(prepared, chunk, outcomes, strict=True):
                 if outcome.duplicate:
                     report.duplicates += 1

@@ -26,7 +26,7 @@ from heard_local.domain.validation import parse
 from heard_local.engine.audio_stage import run_audio_stage
 from heard_local.engine.batch_inputs import Recording
 from heard_local.engine.batch_rows import ExportShapedRows, TableSet, speakers_of, tables_to_bytes
-from heard_local.engine.engine import media_memory_limit
+from heard_local.engine.lifecycle import media_memory_limit
 from heard_local.engine.models import ModelManager
 from heard_local.engine.runner import describe_error
 from heard_local.errors import LlmUnavailableError

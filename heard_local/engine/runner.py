@@ -11,6 +11,7 @@ from typing import Any
 from heard_local.config import Settings
 from heard_local.domain import Configuration, Job, JobKind, LlmStatus, Progress, SpeakerInfo
 from heard_local.domain.clock import utcnow
+from heard_local.domain.job import AudioFilePayload, AudioUrlPayload, TranscriptPayload
 from heard_local.domain.metadata import IngestMetadata
 from heard_local.engine.models import ModelManager
 from heard_local.engine.progress import JobProgressRecorder
@@ -102,9 +103,10 @@ class JobRunner:
                              region=self.settings.default_phone_region, decoder=self.decoder)
 
     def _conversation(self, job: Job, configuration: Configuration, hook: ProgressHook) -> ConversationResult:
-        metadata = IngestMetadata.model_validate(job.payload.get("metadata", {}))
-        if job.kind is JobKind.TRANSCRIPT:
-            return conversation_from_text(job.payload["transcript_text"], language=metadata.language, hook=hook)
+        # The submission's metadata, stored once: on the transcription (as IngestMetadata.stored() wrote it).
+        metadata = IngestMetadata.model_validate(self.store.transcriptions.metadata(job.transcription_id))
+        if isinstance(job.payload, TranscriptPayload):
+            return conversation_from_text(job.payload.transcript_text, language=metadata.language, hook=hook)
         return self._conversation_from_audio(job, configuration, metadata, hook)
 
     def _conversation_from_audio(self, job: Job, configuration: Configuration, metadata: IngestMetadata,
@@ -112,7 +114,13 @@ class JobRunner:
         from heard_local.engine.audio_stage import run_audio_stage
 
         # An audio_url job downloads its audio first (once: a retry finds it already stored).
-        media = Path(job.payload.get("media_path") or self._fetch_audio_url(job, hook))
+        payload = job.payload
+        if isinstance(payload, AudioFilePayload):
+            media = Path(payload.media_path)
+        elif isinstance(payload, AudioUrlPayload):
+            media = Path(payload.media_path or self._fetch_audio_url(job, payload.audio_url, hook))
+        else:
+            raise InternalError(f"job {job.job_id} ({job.kind.value}) has no audio to transcribe")
         started = time.monotonic()
         conversation = run_audio_stage(
             path=media,
@@ -128,11 +136,11 @@ class JobRunner:
                                       time.monotonic() - started)
         return conversation
 
-    def _fetch_audio_url(self, job: Job, hook: ProgressHook) -> str:
+    def _fetch_audio_url(self, job: Job, audio_url: str, hook: ProgressHook) -> str:
         from heard_local.adapters.url_fetch import UrlFetcher
         from heard_local.engine.media import store_media
 
-        fetched = UrlFetcher.from_settings(self.settings).fetch(job.payload["audio_url"], self.settings.media_dir,
+        fetched = UrlFetcher.from_settings(self.settings).fetch(audio_url, self.settings.media_dir,
                                                                 hook=hook)
         stored = store_media(fetched.path, self.settings.media_dir, fetched.sha256, fetched.format, move=True)
         self.store.fetched_media.attach(job_id=job.job_id, transcription_id=job.transcription_id,

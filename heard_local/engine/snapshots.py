@@ -127,9 +127,9 @@ class ParquetSnapshotService:
     def refresh(self) -> bool:
         """Export if anything changed; True when files were written. Never raises (logged instead)."""
         try:
-            if snapshot_is_current(self.engine.store, self.directory):
+            if self.engine.exports.parquet_is_current(self.directory):
                 return False
-            write_snapshot(self.engine.store, self.directory, force=True)
+            self.engine.exports.parquet(self.directory, force=True)
         except Exception as exc:
             self.last_error = str(exc)
             log.exception("writing the Parquet exports to %s failed", self.directory)

@@ -27,7 +27,7 @@ import numpy as np
 
 from heard_local.pipeline.align import Alignment, align, align_channels
 from heard_local.pipeline.asr_guard import GuardResult, guard_segments
-from heard_local.pipeline.progress import ProgressHook, StepHook, null_hook
+from heard_local.pipeline.progress import ProgressHook, StepHook, ThrottledHook, null_hook
 from heard_local.pipeline.protocols import (
     AsrResult,
     AudioDecoder,
@@ -261,25 +261,3 @@ class _SummedProgress:
             self._hook(step, artifact, completed=done, total=whole)
 
         return report
-
-
-class ThrottledHook:
-    """Forwards a stage's progress at most every ``interval`` seconds (plus every step change and every
-    finished step), so two stages reporting from two threads do not flood the job's progress row."""
-
-    def __init__(self, hook: ProgressHook, interval: float = 1.0):
-        self._hook = hook
-        self._interval = interval
-        self._lock = threading.Lock()
-        self._last_step: str | None = None
-        self._last_time = 0.0
-
-    def __call__(self, step: str, artifact: Any = None, *, completed: float | None = None,
-                 total: float | None = None) -> None:
-        now = time.monotonic()
-        finished = completed is not None and total is not None and completed >= total
-        with self._lock:
-            if step == self._last_step and not finished and now - self._last_time < self._interval:
-                return
-            self._last_step, self._last_time = step, now
-        self._hook(step, artifact, completed=completed, total=total)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import uuid
 from typing import Any
 
-from heard_local.domain.api_key import KEY_PREFIX, ApiKey
+from heard_local.domain.api_key import KEY_PREFIX, ApiKey, hash_key
 from heard_local.domain.clock import from_db, to_db, utcnow
 from heard_local.errors import AuthError, NotFoundError, ValidationError
 from heard_local.store.database import Database
@@ -17,10 +16,6 @@ _PREFIX_CHARS = len(KEY_PREFIX) + 6
 _COLUMNS = "key_id, name, prefix, created_at, revoked_at, last_used_at"
 _TOUCH_EVERY_SECONDS = 60
 _INVALID = "Invalid or revoked API key. Create one with: heard-local keys create --name NAME"
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _build(row: tuple[Any, ...]) -> ApiKey:

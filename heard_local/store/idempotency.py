@@ -42,8 +42,9 @@ class StoredResponse:
 
 
 class IdempotencyRepo:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utcnow):
         self.db = db
+        self._clock = clock  # what the keys' TTL is measured by
         self._reservations = 0
 
     def run_once(self, scope: str, request_hash: str, ttl_seconds: float,
@@ -71,7 +72,7 @@ class IdempotencyRepo:
     def _reserve(self, scope: str, request_hash: str, ttl_seconds: float) -> StoredResponse | None:
         """None: the key is now ours. Otherwise the stored answer (replayed=True), or a marker that
         another request holds the key (replayed=False)."""
-        now = utcnow()
+        now = self._clock()
         with self.db.write() as cur:
             row = cur.execute(
                 "SELECT request_hash, response_status, response_body, created_at FROM idempotency_keys "
@@ -101,7 +102,7 @@ class IdempotencyRepo:
 
     def purge_expired(self, ttl_seconds: float) -> int:
         """Forget answers older than ``ttl_seconds`` (reservations in progress are younger)."""
-        cutoff = to_db(utcnow() - timedelta(seconds=max(ttl_seconds, _ABANDONED_SECONDS)))
+        cutoff = to_db(self._clock() - timedelta(seconds=max(ttl_seconds, _ABANDONED_SECONDS)))
         with self.db.write() as cur:
             rows = cur.execute("DELETE FROM idempotency_keys WHERE created_at < ? RETURNING scope",
                                [cutoff]).fetchall()

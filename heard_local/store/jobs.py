@@ -16,6 +16,7 @@ import duckdb
 
 from heard_local.domain import Job, JobKind, JobStatus, Progress
 from heard_local.domain.clock import from_db, to_db, utcnow
+from heard_local.domain.job import JobPayload, parse_job_payload
 from heard_local.errors import NotFoundError
 from heard_local.store.database import Database
 from heard_local.store.rows import dumps, insert_rows, loads
@@ -33,7 +34,8 @@ def _build(row: tuple[Any, ...]) -> Job:
      estimate) = row
     return Job(
         job_id=job_id, kind=JobKind(kind), status=JobStatus(status), transcription_id=transcription_id,
-        configuration_id=configuration_id, content_sha256=sha, payload=loads(payload, {}), attempts=attempts,
+        configuration_id=configuration_id, content_sha256=sha, payload=parse_job_payload(loads(payload, {})),
+        attempts=attempts,
         max_attempts=max_attempts, last_error=last_error, error_code=error_code,
         progress=Progress(step=step or "queued", completed=completed, total=total),
         created_at=from_db(created_at), started_at=from_db(started_at), finished_at=from_db(finished_at),
@@ -47,7 +49,7 @@ class NewJob:
     kind: JobKind
     transcription_id: str
     configuration_id: str
-    payload: dict[str, Any]
+    payload: JobPayload
     max_attempts: int
     dedup_key: str | None = None
     content_sha256: str | None = None
@@ -68,7 +70,7 @@ class JobRepo:
                                   "content_sha256", "payload", "attempts", "max_attempts", "run_after",
                                   "progress_step", "estimated_duration_seconds", "created_at"], [
             (job.job_id, job.kind.value, "PENDING", job.transcription_id, job.configuration_id, job.dedup_key,
-             job.content_sha256, dumps(job.payload), 0, job.max_attempts, to_db(now), "queued",
+             job.content_sha256, dumps(job.payload.model_dump(mode="json")), 0, job.max_attempts, to_db(now), "queued",
              job.estimated_duration_seconds, to_db(now))
             for job in jobs
         ])

@@ -24,6 +24,7 @@ from heard_local.domain import (
     TranscriptionStatus,
 )
 from heard_local.domain.clock import from_db, to_db, utcnow
+from heard_local.domain.listing import Page, TranscriptionFilter
 from heard_local.errors import HTTP_STATUS_BY_CODE, NotFoundError, ValidationError
 from heard_local.store.database import Database
 from heard_local.store.rows import dumps, insert_rows, loads
@@ -51,27 +52,6 @@ class NewTranscription:
     media_path: str | None
     content_sha256: str | None
     recorded_at: datetime | None
-
-
-@dataclass
-class TranscriptionFilter:
-    configuration_id: str | None = None
-    status: TranscriptionStatus | None = None
-    group: TranscriptionGroup | None = None
-    language: str | None = None
-    customer_id: str | None = None
-    channel: str | None = None
-    search: str | None = None  # case-insensitive substring of the transcript text or the name
-    created_from: datetime | None = None
-    created_to: datetime | None = None
-
-
-@dataclass
-class Page:
-    items: list[dict[str, Any]]
-    total: int
-    limit: int
-    offset: int
 
 
 class TranscriptionRepo:
@@ -206,6 +186,13 @@ class TranscriptionRepo:
     def media_in_use(self, cur: duckdb.DuckDBPyConnection, media_path: str) -> bool:
         row = cur.execute("SELECT count(*) FROM transcriptions WHERE media_path = ?", [media_path]).fetchone()
         return bool(row and row[0])
+
+    def metadata(self, transcription_id: str) -> dict[str, Any]:
+        """The submission's metadata as stored with the conversation (its only copy)."""
+        row = self.db.fetchone("SELECT metadata FROM transcriptions WHERE transcription_id = ?", [transcription_id])
+        if row is None:
+            raise NotFoundError(f"Transcription {transcription_id} not found", field="transcription_id")
+        return dict(loads(row[0], {}))
 
     def language_of(self, transcription_id: str) -> str | None:
         row = self.db.fetchone("SELECT language FROM transcriptions WHERE transcription_id = ?", [transcription_id])

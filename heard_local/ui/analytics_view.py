@@ -1,4 +1,4 @@
-"""Turning an analytics report (``engine.analytics_report``) into plot data and HTML. Pure functions.
+"""Turning an analytics report (``engine.analytics.report``) into plot data and HTML. Pure functions.
 
 The report's deterministic part (computed in DuckDB; shape documented in heard_local/engine/analytics.py)
 sits under ``deterministic``; the LLM's narrative (executive summary, key themes, insights) under

@@ -143,7 +143,7 @@ def _wire(ctx: UiContext, demo: gr.Blocks, header: gr.HTML, show_transcript: Any
 
 def _exists(engine: Engine, transcription_id: str) -> bool:
     try:
-        engine.get_transcription(transcription_id)
+        engine.transcriptions.get(transcription_id)
     except HeardError:
         return False
     return True

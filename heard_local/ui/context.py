@@ -41,7 +41,7 @@ class UiContext:
     loaders: list[tuple[Callable[[], Any], list[Any]]] = field(default_factory=list)
 
     def configurations(self) -> list[Configuration]:
-        return self.engine.list_configurations()
+        return self.engine.configurations.list()
 
     def configuration_choices(self, *, include_all: bool = False) -> list[tuple[str, str]]:
         choices = [(c.tag + (" (default)" if c.is_default else ""), c.configuration_id)

@@ -1,5 +1,6 @@
 """Live job cards: one progress bar per stage (decode, transcribe, diarize, extract, summarise), the
-queue position and the time left. Built from ``engine.job_view`` dictionaries; pure functions."""
+queue position and the time left. Built from ``engine.jobs.view(...).dump()``
+(:class:`heard_local.views.JobView`); pure functions."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ KIND_LABELS = {"audio": "Audio", "transcript": "Transcript", "reprocess": "Re-ru
 class JobCard:
     """One job as the UI shows it."""
 
-    view: dict[str, Any]  # engine.job_view(...)
+    view: dict[str, Any]  # engine.jobs.view(...).dump()
     title: str
     stages: list[str]
     seen: dict[str, float | None] = field(default_factory=dict)  # see ProgressMemory

@@ -43,7 +43,7 @@ def content_disposition(name: str, fmt: str) -> str:
 def media_file(engine: Engine, transcription_id: str) -> Path | None:
     """The transcription's stored recording, only when it lies in the data directory's media store."""
     try:
-        media = engine.media_path(transcription_id)
+        media = engine.transcriptions.media_path(transcription_id)
     except HeardError:
         return None
     if media is None:
@@ -73,7 +73,7 @@ def install_routes(app: FastAPI, engine: Engine) -> None:
         if fmt not in FORMATS:
             return _not_found(f"Unknown format; use one of {', '.join(FORMATS)}")
         try:
-            transcription = engine.get_transcription(transcription_id)
+            transcription = engine.transcriptions.get(transcription_id)
         except HeardError as exc:
             return _not_found(exc.message)
         body = render(transcription, fmt)

@@ -34,7 +34,7 @@ def row_title(item: dict[str, Any]) -> str:
 
 def render_transcriptions(items: list[dict[str, Any]], customers: dict[str, Customer] | None = None, *,
                           history: bool = False) -> str:
-    """The list as a table; ``items`` are ``engine.list_transcriptions(...).items``. ``history``: one
+    """The list as a table; ``items`` are ``engine.transcriptions.list(...).items``. ``history``: one
     customer's conversations (no selection boxes, no customer column)."""
     if not items:
         return empty_state("No conversations match", "Change the filters, or add conversations in the "

@@ -24,7 +24,7 @@ RULE_TTL_SECONDS = 5.0
 
 
 class ConfigurationResolver(Protocol):
-    def resolve_configuration(self, configuration_id_or_tag: str | None) -> Configuration: ...
+    def resolve(self, configuration_id_or_tag: str | None) -> Configuration: ...
 
 
 @dataclass(frozen=True)
@@ -58,31 +58,31 @@ def read_folder_settings(folder_dir: Path) -> dict[str, Any]:
     return data
 
 
-def folder_rule(engine: ConfigurationResolver, folder_dir: Path) -> FolderRule:
+def folder_rule(configurations: ConfigurationResolver, folder_dir: Path) -> FolderRule:
     folder = folder_dir.name
     settings = read_folder_settings(folder_dir)
     metadata: dict[str, Any] = {"source": f"watch:{folder}", **settings.get("metadata", {})}
     named = settings.get("configuration")
     if named:
         try:
-            configuration = engine.resolve_configuration(named)
+            configuration = configurations.resolve(named)
         except NotFoundError:
             raise NotFoundError(
                 f"{folder}/{FOLDER_SETTINGS_FILE} names configuration {named!r}, which does not exist. Create it "
                 "or fix the file, then move the file back from failed/.", field="configuration") from None
         return FolderRule(configuration, metadata, f"named in {FOLDER_SETTINGS_FILE}")
     try:
-        return FolderRule(engine.resolve_configuration(folder), metadata, "tag matches the folder name")
+        return FolderRule(configurations.resolve(folder), metadata, "tag matches the folder name")
     except NotFoundError:
-        return FolderRule(engine.resolve_configuration(None), metadata, "default (no configuration has this tag)")
+        return FolderRule(configurations.resolve(None), metadata, "default (no configuration has this tag)")
 
 
 class FolderRules:
     """``folder_rule`` with a short memory per folder; a changed folder.toml is re-read at once."""
 
-    def __init__(self, engine: ConfigurationResolver, ttl: float = RULE_TTL_SECONDS,
+    def __init__(self, configurations: ConfigurationResolver, ttl: float = RULE_TTL_SECONDS,
                  clock: Callable[[], float] = time.monotonic):
-        self._engine = engine
+        self._configurations = configurations
         self._ttl = ttl
         self._clock = clock
         self._cache: dict[Path, tuple[float, tuple[int, int] | None, FolderRule]] = {}
@@ -93,7 +93,7 @@ class FolderRules:
         now = self._clock()
         if cached is not None and cached[0] > now and cached[1] == settings_file:
             return cached[2]
-        rule = folder_rule(self._engine, folder_dir)  # errors are not remembered: a fix applies at once
+        rule = folder_rule(self._configurations, folder_dir)  # errors are not remembered: a fix applies at once
         self._cache[folder_dir] = (now + self._ttl, settings_file, rule)
         return rule
 

@@ -1,8 +1,7 @@
 """Handing one settled file to the engine: an audio recording or a text transcript.
 
-What a file is comes from its content first (an audio container is audio whatever its name), then its
-name: ``.txt``, ``.text``, ``.md``, ``.vtt`` and ``.srt`` are transcripts; anything else must be audio
-the engine recognises, or it fails with a message naming both kinds.
+What a file is, and how a transcript's bytes are read, is decided by :mod:`heard_local.engine.intake`
+(the same for the UI and the CLI); a file that is neither fails with a message naming both kinds.
 
 A watch folder may be shared, so what is in it is not trusted: a symbolic link (to ``~/.ssh/id_rsa``, say)
 is refused, never followed (checked with lstat, and the file is opened with O_NOFOLLOW and read through
@@ -12,7 +11,6 @@ UTF-8 is refused with a message saying how to fix it (it could not be stored or 
 
 from __future__ import annotations
 
-import codecs
 import errno
 import os
 import shutil
@@ -21,15 +19,12 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any
 
-from heard_local.domain import Configuration
-from heard_local.engine import Engine, Submission
+from heard_local.domain import Configuration, Submission
+from heard_local.engine import Engine
+from heard_local.engine.intake import HEAD_BYTES, is_transcript, neither_kind, transcript_text
 from heard_local.errors import UnsupportedFormatError, ValidationError
-from heard_local.pipeline.audio_format import SUPPORTED_FORMATS, sniff_audio_format
 from heard_local.watcher.layout import printable
 
-TRANSCRIPT_SUFFIXES = frozenset({".txt", ".text", ".md", ".vtt", ".srt"})
-_HEAD_BYTES = 4096
-_TEXT_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # Swept by the API's start-up clean-up like other partial downloads when a crash leaves one behind.
 _COPY_PREFIX = "fetch-watch-"
 
@@ -70,23 +65,6 @@ def _open_regular(path: Path) -> IO[bytes]:
     return handle
 
 
-def _is_transcript(path: Path, head: bytes) -> bool:
-    if path.suffix.lower() not in TRANSCRIPT_SUFFIXES:
-        return False
-    # A UTF-16 byte-order mark (FF FE) also looks like an MP3 frame header: the mark wins.
-    return head.startswith(_TEXT_BOMS) or sniff_audio_format(head) is None
-
-
-def _transcript_text(raw: bytes, name: str) -> str:
-    """The file's text: UTF-8 (with or without BOM), or UTF-16 with a BOM (Windows Notepad's "Unicode")."""
-    encoding = "utf-16" if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError:
-        raise ValidationError(f"{name} is not UTF-8 text. Save it as UTF-8 and drop it again.",
-                              field="file") from None
-
-
 def _copy_out(handle: IO[bytes], head: bytes, media_dir: Path) -> Path:
     """The open file's bytes in a private file of the media store (the engine moves it into place)."""
     media_dir.mkdir(parents=True, exist_ok=True)
@@ -108,20 +86,16 @@ def submit_file(engine: Engine, path: Path, configuration: Configuration,
     refuse_unsafe(path)
     metadata = {**metadata, "name": path.name[:255]}
     with _open_regular(path) as handle:
-        head = handle.read(_HEAD_BYTES)
-        if _is_transcript(path, head):
-            text = _transcript_text(head + handle.read(), path.name)
-            return engine.submit_transcript({"transcript_text": text, "metadata": metadata,
+        head = handle.read(HEAD_BYTES)
+        if is_transcript(path.name, head):
+            text = transcript_text(head + handle.read(), path.name)
+            return engine.ingest.transcript({"transcript_text": text, "metadata": metadata,
                                              "configuration_id": configuration.configuration_id})
         copy = _copy_out(handle, head, engine.settings.media_dir)
     try:
-        return engine.submit_audio_file(copy, metadata=metadata, configuration=configuration.configuration_id,
+        return engine.ingest.audio_file(copy, metadata=metadata, configuration=configuration.configuration_id,
                                         original_name=path.name, move=True)
     except UnsupportedFormatError as exc:
-        kinds = ", ".join(SUPPORTED_FORMATS)
-        transcripts = ", ".join(sorted(TRANSCRIPT_SUFFIXES))
-        raise UnsupportedFormatError(
-            f"{path.name} is neither audio heard-local can read ({kinds}) nor a text transcript ({transcripts}). "
-            "Convert it (e.g. `ffmpeg -i IN OUT.wav`) and drop it again.", details=exc.details) from None
+        raise neither_kind(path.name, exc) from None
     finally:
         copy.unlink(missing_ok=True)  # moved into the media store unless it was refused

@@ -57,7 +57,7 @@ class WatchService:
                                          poll_interval=max(0.1, min(1.0, self.stable_seconds / 2)))
         self._journal = Journal(settings.data_dir / "watcher" / "journal.json")
         self._writer = OutcomeWriter(self.layout)
-        self._rules = FolderRules(engine)
+        self._rules = FolderRules(engine.configurations)
         self._tracker = StabilityTracker(self.stable_seconds)
         self._activity: dict[str, dict[str, Any]] = {}  # folder -> last file, outcome, time, counts
         self._pending: dict[Path, _Pending] = {}
@@ -281,7 +281,7 @@ class WatchService:
 
     def _job_exists(self, job_id: str) -> bool:
         try:
-            self.engine.get_job(job_id)
+            self.engine.jobs.get(job_id)
             return True
         except NotFoundError:
             return False
@@ -297,7 +297,7 @@ class WatchService:
             job_id = pending.entry.job_id
             if job_id not in jobs:
                 try:
-                    jobs[job_id] = self.engine.get_job(job_id)
+                    jobs[job_id] = self.engine.jobs.get(job_id)
                 except NotFoundError:
                     jobs[job_id] = None
             job = jobs[job_id]
@@ -316,7 +316,7 @@ class WatchService:
 
     def _finish_processed(self, path: Path, pending: _Pending) -> None:
         try:
-            transcription = self.engine.get_transcription(pending.entry.transcription_id)
+            transcription = self.engine.transcriptions.get(pending.entry.transcription_id)
         except NotFoundError:
             self._finish_failed(path, pending, _error_body(InternalError(
                 "Its transcription was deleted before the results could be written.")), None)

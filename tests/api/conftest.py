@@ -54,7 +54,7 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 def api_key(api_engine: Engine) -> str:
-    return api_engine.create_api_key("tests")[1]
+    return api_engine.keys.create("tests")[1]
 
 
 @pytest.fixture

@@ -3,14 +3,14 @@ stored hashed; key management needs the server's admin token."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from fastapi.testclient import TestClient
 
 from heard_local.api import create_app
 from heard_local.engine import Engine
 from tests.api.conftest import ADMIN_TOKEN
+from tests.support.clock import ManualClock
+from tests.support.engine_internals import store_of
 
 TRANSCRIPT = {"transcript_text": "Agent: Hello\nCustomer: Hi", "metadata": {"channel": "chat"}}
 
@@ -18,9 +18,9 @@ TRANSCRIPT = {"transcript_text": "Agent: Hello\nCustomer: Hi", "metadata": {"cha
 @pytest.mark.parametrize("prefix", ["/api/v1", "/v1"])
 def test_missing_wrong_and_revoked_keys_get_the_same_auth_error(client: TestClient, api_engine: Engine,
                                                                 prefix: str) -> None:
-    key, secret = api_engine.create_api_key("soon revoked")[0], api_engine.create_api_key("other")[1]
-    revoked_key, revoked_secret = api_engine.create_api_key("revoked")
-    api_engine.revoke_api_key(revoked_key.key_id)
+    key, secret = api_engine.keys.create("soon revoked")[0], api_engine.keys.create("other")[1]
+    revoked_key, revoked_secret = api_engine.keys.create("revoked")
+    api_engine.keys.revoke(revoked_key.key_id)
     answers = [
         client.post(f"{prefix}/ingest/transcript", json=TRANSCRIPT),
         client.post(f"{prefix}/ingest/transcript", json=TRANSCRIPT, headers={"X-API-Key": "sk_local_wrong"}),
@@ -31,7 +31,7 @@ def test_missing_wrong_and_revoked_keys_get_the_same_auth_error(client: TestClie
     assert {r.status_code for r in answers} == {401}
     assert len({r.text for r in answers}) == 1  # nothing tells a wrong key from a revoked one
     assert answers[0].json()["error"]["code"] == "AUTH_ERROR"
-    assert api_engine.list_transcriptions().total == 0
+    assert api_engine.transcriptions.list().total == 0
 
 
 def test_every_resource_needs_a_key(client: TestClient) -> None:
@@ -47,13 +47,14 @@ def test_every_resource_needs_a_key(client: TestClient) -> None:
 
 def test_keys_are_stored_hashed_and_revocation_takes_effect(api_engine: Engine) -> None:
     api_engine.settings.auth_cache_seconds = 0.3
-    key, secret = api_engine.create_api_key("ci")
-    stored = api_engine.store.db.fetchall("SELECT * FROM api_keys")
+    key, secret = api_engine.keys.create("ci")
+    stored = store_of(api_engine).db.fetchall("SELECT * FROM api_keys")
     assert all(secret not in str(row) for row in stored)
-    with TestClient(create_app(api_engine)) as client:
+    clock = ManualClock()
+    with TestClient(create_app(api_engine, clock=clock)) as client:
         assert client.get("/api/v1/configurations", headers={"X-API-Key": secret}).status_code == 200
-        api_engine.revoke_api_key(key.key_id)  # in-process, as the UI does: trusted at most 0.3 s longer
-        time.sleep(0.35)
+        api_engine.keys.revoke(key.key_id)  # in-process, as the UI does: trusted at most 0.3 s longer
+        clock.advance(0.35)
         assert client.get("/api/v1/configurations", headers={"X-API-Key": secret}).status_code == 401
 
 

@@ -40,7 +40,7 @@ def test_upload_streams_a_file(live: LiveServer, api_key: str, api_engine: Engin
         accepted = client.ingest_audio(wav, metadata={"source": "notebook"}, idempotency_key="upload-1")
         assert accepted["status"] == "processing"
         assert client.ingest_audio(wav, metadata={"source": "notebook"}, idempotency_key="upload-1") == accepted
-    assert api_engine.get_transcription(accepted["transcription_id"]).name == "meeting.wav"
+    assert api_engine.transcriptions.get(accepted["transcription_id"]).name == "meeting.wav"
 
 
 def test_errors_come_back_as_heard_errors(live: LiveServer, api_key: str) -> None:

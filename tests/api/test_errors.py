@@ -11,6 +11,7 @@ from heard_local.api import create_app
 from heard_local.engine import Engine
 from tests.api.conftest import UPLOAD_CAP
 from tests.api.support import write_wav
+from tests.support.engine_internals import store_of
 
 
 def _assert_envelope(response, status: int, code: str, field: str | None = None) -> dict:  # type: ignore[no-untyped-def]
@@ -93,7 +94,7 @@ def test_idempotency_key_reused_for_another_body_is_422(client: TestClient, head
 def test_internal_error_never_shows_a_stack_trace(api_engine: Engine, api_key: str) -> None:
     app = create_app(api_engine)
     with TestClient(app, raise_server_exceptions=False) as broken:
-        api_engine.store.db.close()  # the database disappears under a running server
+        store_of(api_engine).db.close()  # the database disappears under a running server
         response = broken.get("/api/v1/transcriptions", headers={"X-API-Key": api_key})
     error = _assert_envelope(response, 500, "INTERNAL_ERROR")
     assert "database is closed" not in error["message"]

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from heard_local.domain.metadata import MAX_EXTRA_BYTES, MAX_EXTRA_KEYS
 from heard_local.engine import Engine
 from tests.api.support import write_wav
+from tests.support.engine_internals import store_of
 
 
 def _ingest(client: TestClient, headers: dict[str, str], body: str) -> Any:
@@ -32,7 +33,7 @@ def test_metadata_extra_keys_are_capped_by_count(client: TestClient, headers: di
     error = response.json()["error"]
     assert error["code"] == "VALIDATION_ERROR" and error["details"]["field"] == "metadata"
     assert "extra keys" in error["message"]
-    assert api_engine.list_transcriptions().total == 1
+    assert api_engine.transcriptions.list().total == 1
 
 
 def test_metadata_extra_keys_are_capped_by_size(client: TestClient, headers: dict[str, str],
@@ -42,7 +43,7 @@ def test_metadata_extra_keys_are_capped_by_size(client: TestClient, headers: dic
     assert response.status_code == 400 and "bytes" in response.json()["error"]["message"]
     nested = {"notes": [["y" * 1000] * 10] * 2}
     assert _ingest(client, headers, json.dumps({"transcript_text": "b", "metadata": nested})).status_code == 400
-    assert api_engine.list_transcriptions().total == 0
+    assert api_engine.transcriptions.list().total == 0
 
 
 @pytest.mark.parametrize("metadata", [
@@ -55,7 +56,7 @@ def test_lone_surrogates_are_a_validation_error(client: TestClient, headers: dic
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
     assert _ingest(client, headers, '{"transcript_text": "a\\udc00"}').status_code == 400
-    assert api_engine.list_transcriptions().total == 0
+    assert api_engine.transcriptions.list().total == 0
 
 
 def test_lone_surrogates_in_an_uploads_metadata_are_a_validation_error(client: TestClient, headers: dict[str, str],
@@ -64,7 +65,7 @@ def test_lone_surrogates_in_an_uploads_metadata_are_a_validation_error(client: T
     response = client.post("/api/v1/ingest/audio", headers=headers, files={"audio_file": ("a.wav", audio)},
                            data={"metadata": '{"note": "\\ud800"}'})
     assert response.status_code == 400 and response.json()["error"]["details"]["field"] == "metadata"
-    assert api_engine.list_transcriptions().total == 0
+    assert api_engine.transcriptions.list().total == 0
     assert [p for p in api_engine.settings.media_dir.rglob("*") if p.is_file()] == []
 
 
@@ -81,7 +82,7 @@ def test_stored_media_is_on_disk_before_the_202(client: TestClient, headers: dic
     audio = write_wav(tmp_path / "a.wav").read_bytes()
     response = client.post("/api/v1/ingest/audio", headers=headers, files={"audio_file": ("a.wav", audio)})
     assert response.status_code == 202
-    stored = api_engine.media_path(response.json()["transcription_id"])
+    stored = api_engine.transcriptions.media_path(response.json()["transcription_id"])
     assert stored is not None and stored.exists()
     assert str(stored) in synced  # the file's content
     assert str(stored.parent) in synced  # and its name in the directory
@@ -89,7 +90,7 @@ def test_stored_media_is_on_disk_before_the_202(client: TestClient, headers: dic
 
 def test_health_reads_the_database(client: TestClient, api_engine: Engine) -> None:
     assert client.get("/api/v1/health").json()["database"] == "ok"
-    api_engine.store.db.close()  # what a supervisor must notice: the store is gone
+    store_of(api_engine).db.close()  # what a supervisor must notice: the store is gone
     response = client.get("/api/v1/health")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "INTERNAL_ERROR"

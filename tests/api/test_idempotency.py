@@ -4,13 +4,16 @@ different body answers 422, and a request that fails validation stores nothing."
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from heard_local.api.app import create_app
+from heard_local.config import Settings
 from heard_local.engine import Engine
 from tests.api.support import write_wav
+from tests.support.clock import ManualWallClock
+from tests.support.engine_internals import store_of
 
 BODY = {"transcript_text": "Agent: Hello\nCustomer: My invoice is wrong", "metadata": {"channel": "chat"}}
 
@@ -22,7 +25,7 @@ def test_a_retry_returns_the_first_response(client: TestClient, headers: dict[st
     assert first.status_code == again.status_code == 202
     assert again.json() == first.json()
     assert again.headers["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first.headers
-    assert api_engine.list_transcriptions().total == 1
+    assert api_engine.transcriptions.list().total == 1
 
 
 def test_same_key_different_body_is_422_and_changes_nothing(client: TestClient, headers: dict[str, str],
@@ -34,7 +37,7 @@ def test_same_key_different_body_is_422_and_changes_nothing(client: TestClient, 
     other_endpoint = client.post("/api/v1/ingest/audio", headers=keyed,
                                  json={"audio_url": "https://example.com/a.wav"})
     assert other_endpoint.status_code == 422
-    assert api_engine.list_transcriptions().total == 1
+    assert api_engine.transcriptions.list().total == 1
     assert client.post("/api/v1/ingest/transcript", headers=keyed, json=BODY).json() == first.json()
 
 
@@ -47,14 +50,14 @@ def test_nothing_is_stored_when_validation_fails(client: TestClient, headers: di
     unknown_configuration = client.post("/api/v1/ingest/transcript", headers=keyed,
                                         json={**BODY, "configuration_id": "missing"})
     assert unknown_configuration.status_code == 404
-    assert api_engine.store.db.fetchall("SELECT * FROM idempotency_keys") == []
+    assert store_of(api_engine).db.fetchall("SELECT * FROM idempotency_keys") == []
     # The key is still free: the corrected request goes through with it.
     assert client.post("/api/v1/ingest/transcript", headers=keyed, json=BODY).status_code == 202
-    assert api_engine.list_transcriptions().total == 1
+    assert api_engine.transcriptions.list().total == 1
 
 
 def test_keys_belong_to_one_api_key(client: TestClient, headers: dict[str, str], api_engine: Engine) -> None:
-    other = {"X-API-Key": api_engine.create_api_key("other integration")[1], "Idempotency-Key": "shared"}
+    other = {"X-API-Key": api_engine.keys.create("other integration")[1], "Idempotency-Key": "shared"}
     mine = {**headers, "Idempotency-Key": "shared"}
     assert client.post("/api/v1/ingest/transcript", headers=mine, json=BODY).status_code == 202
     response = client.post("/api/v1/ingest/transcript", headers=other, json={**BODY, "transcript_text": "Agent: x"})
@@ -79,7 +82,7 @@ def test_concurrent_retries_make_one_job(client: TestClient, headers: dict[str, 
         thread.join()
     assert len({a["job_id"] for a in answers}) == 1
     assert all(a["duplicate"] is False for a in answers)  # every caller sees the first answer
-    assert api_engine.list_transcriptions().total == 1
+    assert api_engine.transcriptions.list().total == 1
 
 
 def test_upload_retry_returns_the_first_response(client: TestClient, headers: dict[str, str], api_engine: Engine,
@@ -99,15 +102,20 @@ def test_upload_retry_returns_the_first_response(client: TestClient, headers: di
     assert upload(first_file) == first
     assert upload(second_file)["status"] == 422
     assert upload(first_file, '{"source": "other"}')["status"] == 422
-    assert api_engine.list_transcriptions().total == 1
+    assert api_engine.transcriptions.list().total == 1
     assert len([p for p in api_engine.settings.media_dir.rglob("*") if p.is_file()]) == 1
 
 
-def test_an_expired_key_can_be_used_again(client: TestClient, headers: dict[str, str], api_engine: Engine) -> None:
-    api_engine.settings.idempotency_ttl_seconds = 0.2
-    keyed = {**headers, "Idempotency-Key": "short-lived"}
-    first = client.post("/api/v1/ingest/transcript", headers=keyed, json=BODY).json()
-    time.sleep(0.3)
-    other = client.post("/api/v1/ingest/transcript", headers=keyed, json={**BODY, "transcript_text": "Agent: new"})
-    assert other.status_code == 202 and other.json()["job_id"] != first["job_id"]
-    assert api_engine.list_transcriptions().total == 2
+def test_an_expired_key_can_be_used_again(api_settings: Settings) -> None:
+    clock = ManualWallClock()
+    settings = api_settings.model_copy(update={"idempotency_ttl_seconds": 0.2})
+    with Engine.open(settings, clock=clock) as engine, TestClient(create_app(engine)) as client:
+        keyed = {"X-API-Key": engine.keys.create("tests")[1], "Idempotency-Key": "short-lived"}
+        first = client.post("/api/v1/ingest/transcript", headers=keyed, json=BODY).json()
+        clock.advance(0.1)
+        again = client.post("/api/v1/ingest/transcript", headers=keyed, json={**BODY, "transcript_text": "Agent: b"})
+        assert again.status_code == 422  # the key is still taken by the first request
+        clock.advance(0.2)
+        other = client.post("/api/v1/ingest/transcript", headers=keyed, json={**BODY, "transcript_text": "Agent: new"})
+        assert other.status_code == 202 and other.json()["job_id"] != first["job_id"]
+        assert engine.transcriptions.list().total == 2

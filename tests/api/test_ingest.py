@@ -74,10 +74,10 @@ def test_upload_gets_a_server_name_whatever_the_client_calls_it(client: TestClie
     assert stored[0].name.endswith(".wav") and "evil" not in stored[0].name
     assert stored[0].read_bytes() == wav.read_bytes()
     assert not (Path("/tmp") / "evil name.wav").exists()
-    transcription = api_engine.get_transcription(accepted["transcription_id"])
+    transcription = api_engine.transcriptions.get(accepted["transcription_id"])
     assert transcription.name == "evil name.wav"
     assert transcription.metadata["agent_name"] == "Sarah Chen"
-    assert api_engine.find_customer(phone="+14155550123") is not None
+    assert api_engine.customers.find(phone="+14155550123") is not None
 
 
 def test_upload_with_unknown_configuration_leaves_nothing(client: TestClient, headers: dict[str, str],
@@ -119,7 +119,7 @@ def test_malformed_uploads_are_refused_without_leftovers(client: TestClient, hea
     plain = client.post("/api/v1/ingest/audio", headers={**headers, "content-type": "text/plain"}, content=b"hi")
     assert plain.status_code == 400 and plain.json()["error"]["details"]["field"] == "content-type"
     assert _files_in(api_engine.settings.media_dir) == []
-    assert api_engine.list_transcriptions().total == 0
+    assert api_engine.transcriptions.list().total == 0
 
 
 def test_audio_url_is_queued_and_checked_before_any_download(client: TestClient, headers: dict[str, str],
@@ -129,15 +129,15 @@ def test_audio_url_is_queued_and_checked_before_any_download(client: TestClient,
                          "recorded_at": "2026-03-11T14:30:00Z"}}
     response = client.post("/v1/ingest/audio", headers=headers, json=body)
     assert response.status_code == 202, response.text
-    job = api_engine.get_job(response.json()["job_id"])
-    assert job.payload["audio_url"] == body["audio_url"] and job.kind.value == "audio"
-    assert api_engine.get_transcription(job.transcription_id).name == "call-recording.wav"
+    job = api_engine.jobs.get(response.json()["job_id"])
+    assert job.payload.audio_url == body["audio_url"]  # type: ignore[union-attr] and job.kind.value == "audio"
+    assert api_engine.transcriptions.get(job.transcription_id).name == "call-recording.wav"
     refused = [client.post("/v1/ingest/audio", headers=headers, json={"audio_url": url})
                for url in ("http://0x7f000001/a.wav", "http://localhost:8000/a.wav", "file:///etc/passwd",
                            "http://user:pw@example.com/a.wav", "http://[::ffff:10.0.0.1]/a.wav")]
     assert [r.status_code for r in refused] == [400] * 5
     assert all(r.json()["error"]["details"]["field"] == "audio_url" for r in refused)
-    assert api_engine.list_transcriptions().total == 1
+    assert api_engine.transcriptions.list().total == 1
     both = client.post("/v1/ingest/audio", headers=headers, json={"audio_url": body["audio_url"], "audio_file": "x"})
     assert both.status_code == 400
 

@@ -45,7 +45,7 @@ def test_zero_rate_turns_limiting_off() -> None:
 def test_api_limits_each_key_separately(api_engine: Engine, api_key: str) -> None:
     api_engine.settings.rate_limit_per_second = 0.01
     api_engine.settings.rate_limit_burst = 3
-    other_key = api_engine.create_api_key("other")[1]
+    other_key = api_engine.keys.create("other")[1]
     with TestClient(create_app(api_engine, admin_token=ADMIN_TOKEN)) as client:
         mine = [client.get("/api/v1/configurations", headers={"X-API-Key": api_key}) for _ in range(4)]
         assert [r.status_code for r in mine] == [200, 200, 200, 429]
@@ -59,4 +59,4 @@ def test_api_limits_each_key_separately(api_engine: Engine, api_key: str) -> Non
         refused = client.post("/api/v1/ingest/transcript", headers={"X-API-Key": api_key},
                               json={"transcript_text": "Agent: hi"})
         assert refused.status_code == 429
-    assert api_engine.list_transcriptions().total == 0
+    assert api_engine.transcriptions.list().total == 0

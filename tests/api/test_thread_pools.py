@@ -41,10 +41,10 @@ def test_slow_narratives_leave_the_shared_pool_free(settings: Settings, slow_oll
     settings = settings.model_copy(update={"ollama_host": slow_ollama.url, "ollama_timeout_seconds": 30.0,
                                            "rate_limit_per_second": 0.0})
     with Engine.open(settings) as engine:
-        key = engine.create_api_key("t")[1]
-        job = engine.submit_transcript({"transcript_text": "Agent: hello\nCustomer: hi"}).job
-        engine.wait_for_job(job.job_id, timeout=30)
-        configuration_id = engine.default_configuration_id
+        key = engine.keys.create("t")[1]
+        job = engine.ingest.transcript({"transcript_text": "Agent: hello\nCustomer: hi"}).job
+        engine.jobs.wait(job.job_id, timeout=30)
+        configuration_id = engine.configurations.default_id
         with LiveServer(create_app(engine)) as live, ThreadPoolExecutor(CALLERS) as callers:
             url = f"{live.url}/api/v1/configurations/{configuration_id}/analytics"
             reports = [callers.submit(httpx.get, url, headers={"X-API-Key": key}, timeout=120)
@@ -60,9 +60,9 @@ def test_retries_waiting_on_an_idempotency_key_leave_the_shared_pool_free(api_se
     settings = api_settings.model_copy(update={"rate_limit_per_second": 0.0})
     body = {"transcript_text": "Agent: the first request with this key is still running"}
     with Engine.open(settings) as engine:
-        api_key = engine.create_api_key("t")[1]
-        caller = engine.authenticate(api_key)
-        other = engine.submit_transcript({"transcript_text": "Agent: another call"}).job
+        api_key = engine.keys.create("t")[1]
+        caller = engine.keys.authenticate(api_key)
+        other = engine.ingest.transcript({"transcript_text": "Agent: another call"}).job
         release = threading.Event()
 
         def first_request_still_running() -> tuple[int, dict[str, object]]:
@@ -70,7 +70,7 @@ def test_retries_waiting_on_an_idempotency_key_leave_the_shared_pool_free(api_se
             return 202, {"job_id": "job_first", "status": "processing", "estimated_duration_seconds": 1}
 
         fingerprint = request_hash("ingest/transcript", TranscriptIngest.model_validate(body).model_dump(mode="json"))
-        holder = threading.Thread(target=engine.run_idempotent,
+        holder = threading.Thread(target=engine.ingest.run_idempotent,
                                   args=(f"{caller.key_id}:retry-me", fingerprint, first_request_still_running))
         holder.start()
         time.sleep(0.2)  # the key is reserved

@@ -99,7 +99,7 @@ def test_oversize_upload_is_cut_off_while_streaming(app: FastAPI, api_engine: En
     assert call.status == 413 and call.error()["code"] == "FILE_TOO_LARGE"
     assert call.chunks_read < len(_chunks(body))  # refused before the whole body arrived
     assert _leftovers(api_engine) == []
-    assert api_engine.list_transcriptions().total == 0
+    assert api_engine.transcriptions.list().total == 0
 
 
 def test_lying_content_length_does_not_bypass_the_cap(app: FastAPI, api_engine: Engine, api_key: str,
@@ -134,4 +134,4 @@ def test_json_bodies_are_capped_too(app: FastAPI, api_engine: Engine, api_key: s
         call = RawCall(app, headers, _chunks(body), "/api/v1/ingest/transcript").run()
         assert call.status == 413, (declared, call.body)
         assert call.error()["details"]["field"] == "body"
-    assert api_engine.list_transcriptions().total == 0
+    assert api_engine.transcriptions.list().total == 0

@@ -283,18 +283,18 @@ def test_audio_url_job_downloads_into_the_media_store(settings: Settings, server
     server.route("/files/recording.wav", Reply(body=wav_bytes))
     trusted = settings.model_copy(update={"url_allowed_networks": ["127.0.0.1/32"], "job_max_attempts": 1})
     with Engine.open(trusted) as engine:
-        submission = engine.submit_audio_url({"audio_url": f"{server.url}/recording"})
-        engine.wait_for_job(submission.job.job_id, timeout=60)
-        job = engine.get_job(submission.job.job_id)
-        stored = Path(job.payload["media_path"])
+        submission = engine.ingest.audio_url({"audio_url": f"{server.url}/recording"})
+        engine.jobs.wait(submission.job.job_id, timeout=60)
+        job = engine.jobs.get(submission.job.job_id)
+        stored = Path(job.payload.media_path)  # type: ignore[union-attr,arg-type]
         assert stored.read_bytes() == wav_bytes and stored.parent.parent == trusted.media_dir
-        assert engine.media_path(job.transcription_id) == stored
+        assert engine.transcriptions.media_path(job.transcription_id) == stored
         assert job.content_sha256 == stored.stem
         assert [r.path for r in server.requests] == ["/recording", "/files/recording.wav"]
 
 
 def test_audio_url_job_that_cannot_be_fetched_fails_clearly(engine: Engine) -> None:
-    submission = engine.submit_audio_url({"audio_url": "http://no-such-host.invalid/call.wav"})
-    job = engine.wait_for_job(submission.job.job_id, timeout=60)
+    submission = engine.ingest.audio_url({"audio_url": "http://no-such-host.invalid/call.wav"})
+    job = engine.jobs.wait(submission.job.job_id, timeout=60)
     assert job.status.value == "FAILED" and job.error_code == "VALIDATION_ERROR"
     assert "audio_url" in (job.last_error or "")

@@ -26,6 +26,7 @@ from heard_local.engine import Engine
 from heard_local.engine.webhooks import WebhookDeliverer
 from heard_local.store.webhooks import SUCCESS, Delivery
 from tests.api.support import DribblingServer, Reply, ScriptedServer
+from tests.support.engine_internals import store_of
 
 TRANSCRIPT = {"transcript_text": "Agent: Thanks for calling\nCustomer: My order is late",
               "metadata": {"channel": "voice"}}
@@ -44,7 +45,7 @@ def receiver() -> Iterator[ScriptedServer]:
 
 @pytest.fixture
 def deliverer(api_engine: Engine) -> WebhookDeliverer:
-    service = WebhookDeliverer(api_engine.store, api_engine.settings)
+    service = api_engine.webhook_deliverer()
     api_engine.add_service(service)
     return service
 
@@ -77,7 +78,7 @@ def test_success_is_retried_until_2xx_and_signed(client: TestClient, headers: di
     assert payload["status"] == "COMPLETED" and payload["transcription_id"] == accepted["transcription_id"]
     assert payload["configuration_id"] == configuration["configuration_id"]
     assert attempts[0].headers["content-type"] == "application/json"
-    deliveries = api_engine.store.webhooks.list_for_transcription(accepted["transcription_id"])
+    deliveries = store_of(api_engine).webhooks.list_for_transcription(accepted["transcription_id"])
     assert [(d.status, d.attempts) for d in deliveries] == [("DELIVERED", 3)]
     assert receiver.requests_to("/hooks/error") == []
 
@@ -105,14 +106,14 @@ def test_redirects_are_not_followed(client: TestClient, headers: dict[str, str],
                            json={**TRANSCRIPT, "configuration_id": configuration["configuration_id"]}).json()
     receiver.wait_for("/hooks/success", 2)
     assert receiver.requests_to("/elsewhere") == []
-    deliveries = api_engine.store.webhooks.list_for_transcription(accepted["transcription_id"])
+    deliveries = store_of(api_engine).webhooks.list_for_transcription(accepted["transcription_id"])
     assert deliveries[0].attempts == 2
 
 
 def test_a_slow_receiver_times_out_and_is_retried(client: TestClient, headers: dict[str, str], api_engine: Engine,
                                                   receiver: ScriptedServer) -> None:
     api_engine.settings.webhook_timeout_seconds = 0.3
-    api_engine.add_service(WebhookDeliverer(api_engine.store, api_engine.settings))
+    api_engine.add_service(api_engine.webhook_deliverer())
     receiver.route("/hooks/success", [Reply(status=200, delay=1.0), Reply(status=200)])
     configuration = _configuration(client, headers, receiver)
     accepted = client.post("/api/v1/ingest/transcript", headers=headers,
@@ -120,15 +121,15 @@ def test_a_slow_receiver_times_out_and_is_retried(client: TestClient, headers: d
     attempts = receiver.wait_for("/hooks/success", 2)
     assert attempts[0].headers["webhook-id"] == attempts[1].headers["webhook-id"]
     deadline = time.monotonic() + 10
-    while api_engine.store.webhooks.list_for_transcription(accepted["transcription_id"])[0].status != "DELIVERED":
+    while store_of(api_engine).webhooks.list_for_transcription(accepted["transcription_id"])[0].status != "DELIVERED":
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    assert api_engine.store.webhooks.list_for_transcription(accepted["transcription_id"])[0].attempts == 2
+    assert store_of(api_engine).webhooks.list_for_transcription(accepted["transcription_id"])[0].attempts == 2
 
 
 def _enqueue(engine: Engine, url: str, configuration_id: str) -> str:
-    with engine.store.db.write() as cur:
-        return engine.store.webhooks.enqueue(cur, transcription_id="t-1", configuration_id=configuration_id,
+    with store_of(engine).db.write() as cur:
+        return store_of(engine).webhooks.enqueue(cur, transcription_id="t-1", configuration_id=configuration_id,
                                              event=SUCCESS, url=url, payload={"transcription_id": "t-1"})
 
 
@@ -138,10 +139,10 @@ def test_interrupted_attempt_is_resent_with_the_same_id(client: TestClient, head
     configuration = _configuration(client, headers, receiver)
     delivery_id = _enqueue(api_engine, f"{receiver.url}/hooks/success", configuration["configuration_id"])
     # A process took the row for an attempt and died before recording the answer: the row is leased.
-    claimed = api_engine.store.webhooks.claim_due(lease_until=utcnow() + timedelta(hours=1), limit=1)
+    claimed = store_of(api_engine).webhooks.claim_due(lease_until=utcnow() + timedelta(hours=1), limit=1)
     assert [d.delivery_id for d in claimed] == [delivery_id]
-    assert api_engine.store.webhooks.claim_due(lease_until=utcnow(), limit=1) == []  # never sent twice at once
-    api_engine.add_service(WebhookDeliverer(api_engine.store, api_engine.settings))  # the next start
+    assert store_of(api_engine).webhooks.claim_due(lease_until=utcnow(), limit=1) == []  # never sent twice at once
+    api_engine.add_service(api_engine.webhook_deliverer())  # the next start
     delivered = receiver.wait_for("/hooks/success", 1)[0]
     assert delivered.headers["webhook-id"] == delivery_id
     assert json.loads(delivered.body) == {"transcription_id": "t-1"}
@@ -153,9 +154,9 @@ def test_gives_up_after_the_configured_time(client: TestClient, headers: dict[st
     receiver.route("/hooks/success", Reply(status=500))
     configuration = _configuration(client, headers, receiver)
     delivery_id = _enqueue(api_engine, f"{receiver.url}/hooks/success", configuration["configuration_id"])
-    api_engine.add_service(WebhookDeliverer(api_engine.store, api_engine.settings))
+    api_engine.add_service(api_engine.webhook_deliverer())
     deadline = time.monotonic() + 10
-    while (delivery := api_engine.store.webhooks.get(delivery_id)) and delivery.status != "FAILED":
+    while (delivery := store_of(api_engine).webhooks.get(delivery_id)) and delivery.status != "FAILED":
         assert time.monotonic() < deadline, delivery
         time.sleep(0.05)
     assert delivery.last_error == "HTTP 500" and delivery.attempts >= 2
@@ -190,7 +191,7 @@ def test_new_configuration_secrets_work_with_standard_verifiers(client: TestClie
 
 def _wait_status(engine: Engine, delivery_id: str, status: str, timeout: float = 20.0) -> Delivery:
     deadline = time.monotonic() + timeout
-    while (delivery := engine.store.webhooks.get(delivery_id)) is None or delivery.status != status:
+    while (delivery := store_of(engine).webhooks.get(delivery_id)) is None or delivery.status != status:
         assert time.monotonic() < deadline, delivery
         time.sleep(0.05)
     return delivery
@@ -224,8 +225,7 @@ def test_a_webhook_whose_host_resolves_to_this_machine_is_refused_at_delivery(
     configuration = client.post("/api/v1/configurations", headers=headers, json={"tag": "Hooks"}).json()
     ids = {host: _enqueue(api_engine, f"http://{host}:{receiver.port}/hook", configuration["configuration_id"])
            for host in dns}
-    api_engine.add_service(WebhookDeliverer(api_engine.store, api_engine.settings,
-                                            resolver=lambda host, port: dns[host]))
+    api_engine.add_service(api_engine.webhook_deliverer(resolver=lambda host, port: dns[host]))
     for host, delivery_id in ids.items():
         failed = _wait_status(api_engine, delivery_id, "FAILED")
         assert failed.attempts == 1 and "may not point to" in (failed.last_error or ""), failed
@@ -245,7 +245,7 @@ def test_a_slow_receiver_does_not_hold_up_other_configurations(client: TestClien
     with DribblingServer(interval=0.2) as slow:
         for _ in range(2 * api_engine.settings.webhook_concurrency):
             _enqueue(api_engine, f"{slow.url}/slow", slow_config["configuration_id"])
-        deliverer = WebhookDeliverer(api_engine.store, api_engine.settings)
+        deliverer = api_engine.webhook_deliverer()
         api_engine.add_service(deliverer)
         deadline = time.monotonic() + 20
         while not slow.connections:
@@ -273,7 +273,7 @@ def test_each_attempt_ends_at_the_deadline_and_never_overlaps_another(client: Te
     configuration = client.post("/api/v1/configurations", headers=headers, json={"tag": "Slow"}).json()
     with DribblingServer(interval=0.2) as slow:
         delivery_id = _enqueue(api_engine, f"{slow.url}/slow", configuration["configuration_id"])
-        api_engine.add_service(WebhookDeliverer(api_engine.store, api_engine.settings))
+        api_engine.add_service(api_engine.webhook_deliverer())
         time.sleep(4.5)
         connections = list(slow.connections)
     assert len(connections) >= 2  # attempts were cut, and retried
@@ -282,7 +282,7 @@ def test_each_attempt_ends_at_the_deadline_and_never_overlaps_another(client: Te
         assert earlier.closed is not None and earlier.closed <= later.opened, "two attempts at once"
     for connection in connections[:-1]:
         assert connection.closed is not None and connection.closed - connection.opened < 1.0 + 1.5
-    delivery = api_engine.store.webhooks.get(delivery_id)
+    delivery = store_of(api_engine).webhooks.get(delivery_id)
     assert delivery is not None and "no answer within 1 s" in (delivery.last_error or "")
 
 
@@ -292,7 +292,7 @@ def test_an_attempt_whose_lease_was_taken_over_cannot_record_its_answer(client: 
 
     configuration = client.post("/api/v1/configurations", headers=headers, json={"tag": "Hooks"}).json()
     delivery_id = _enqueue(api_engine, "https://hooks.example.com/x", configuration["configuration_id"])
-    outbox = api_engine.store.webhooks
+    outbox = store_of(api_engine).webhooks
     [stale] = outbox.claim_due(lease_until=utcnow() - timedelta(seconds=1), limit=1)  # a lease already over
     [current] = outbox.claim_due(lease_until=utcnow() + timedelta(hours=1), limit=1)
     assert (stale.attempts, current.attempts) == (1, 2)

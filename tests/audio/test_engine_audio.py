@@ -12,13 +12,14 @@ from heard_local.engine import Engine
 from heard_local.errors import UnsupportedFormatError
 from tests.audio.conftest import PHRASE_WORDS, in_order_within
 from tests.support import speech
+from tests.support.engine_internals import models_of, store_of
 
 FORMATS = ("wav", "mp3", "flac", "m4a", "webm", "ogg")
 
 
 def run(engine: Engine, path: Path, **metadata: object) -> str:
-    submission = engine.submit_audio_file(path, metadata=metadata or None)
-    job = engine.wait_for_job(submission.job.job_id, timeout=120)
+    submission = engine.ingest.audio_file(path, metadata=metadata or None)
+    job = engine.jobs.wait(submission.job.job_id, timeout=120)
     assert job.status in (JobStatus.COMPLETED, JobStatus.FAILED), "the job did not finish in time"
     return submission.job.transcription_id
 
@@ -29,7 +30,7 @@ def test_every_format_ends_up_as_a_stored_speaker_aligned_transcription(
         # named .bin: the content decides the format, never the name
         path = speech.convert(stereo_call.path, tmp_path / f"call.{fmt}").rename(tmp_path / f"call-{fmt}.bin")
         transcription_id = run(audio_engine, path, agent_name="Alice", customer_phone="+1 415 555 0100")
-        transcription = audio_engine.get_transcription(transcription_id)
+        transcription = audio_engine.transcriptions.get(transcription_id)
         assert transcription.status is TranscriptionStatus.COMPLETED, (fmt, transcription.error)
         details = transcription.details
         assert details is not None
@@ -47,7 +48,7 @@ def test_every_format_ends_up_as_a_stored_speaker_aligned_transcription(
         assert {info.role for info in details.speakers.values()} == {"Agent", "Customer"}
         assert details.warnings == [], (fmt, details.warnings)
         assert all(s.start is not None and s.end is not None and s.start <= s.end for s in segments)
-        words = audio_engine.store.transcriptions.words(transcription_id)
+        words = store_of(audio_engine).transcriptions.words(transcription_id)
         assert [[w["word"].strip() for w in (ws or [])] for ws in words] == [s.text.split() for s in segments]
         api = transcription.to_api()
         assert api["details"]["conversation"]["segments"][0]["speaker"] == "SPEAKER_00"
@@ -55,17 +56,17 @@ def test_every_format_ends_up_as_a_stored_speaker_aligned_transcription(
 
 def test_the_model_is_loaded_once_and_this_machines_speed_feeds_the_estimate(
         audio_engine: Engine, shared_data: type, mono_call: speech.Conversation) -> None:
-    assert audio_engine.store.model_speed.real_time_factor(audio_engine.settings.whisper_model) is None
+    assert store_of(audio_engine).model_speed.real_time_factor(audio_engine.settings.whisper_model) is None
     run(audio_engine, shared_data("whisper.cpp", "jfk.wav"))
-    first = audio_engine.models.transcriber.peek()
+    first = models_of(audio_engine).transcriber.peek()
     assert first is not None
-    factor = audio_engine.store.model_speed.real_time_factor(audio_engine.settings.whisper_model)
+    factor = store_of(audio_engine).model_speed.real_time_factor(audio_engine.settings.whisper_model)
     assert factor is not None and factor > 0
-    assert audio_engine.estimate_audio_seconds(mono_call.path) == pytest.approx(
+    assert audio_engine.ingest.estimate_audio_seconds(mono_call.path) == pytest.approx(
         max(1.0, mono_call.duration * factor), rel=0.01)
     transcription_id = run(audio_engine, mono_call.path)
-    assert audio_engine.models.transcriber.peek() is first
-    assert audio_engine.get_transcription(transcription_id).status is TranscriptionStatus.COMPLETED
+    assert models_of(audio_engine).transcriber.peek() is first
+    assert audio_engine.transcriptions.get(transcription_id).status is TranscriptionStatus.COMPLETED
 
 
 def test_a_corrupt_file_fails_its_job_and_leaves_everything_else_intact(
@@ -74,25 +75,25 @@ def test_a_corrupt_file_fails_its_job_and_leaves_everything_else_intact(
     corrupt = tmp_path / "corrupt.wav"
     corrupt.write_bytes(shared_data("whisper.cpp", "jfk.wav").read_bytes()[:44] + b"\x00" * 10)
     bad = run(audio_engine, corrupt)
-    failed = audio_engine.get_transcription(bad)
+    failed = audio_engine.transcriptions.get(bad)
     assert failed.status is TranscriptionStatus.FAILED
     assert failed.error is not None and failed.error.type == "VALIDATION_ERROR" and failed.error.code == 400
     assert "audio" in failed.error.message.lower()
-    still = audio_engine.get_transcription(good)
+    still = audio_engine.transcriptions.get(good)
     assert still.status is TranscriptionStatus.COMPLETED and still.details.conversation.segments
 
 
 def test_a_text_file_named_wav_is_refused_before_anything_is_stored(audio_engine: Engine, tmp_path: Path) -> None:
     fake = tmp_path / "notes.wav"
     fake.write_text("This is a meeting transcript, not audio.\n" * 10)
-    before = audio_engine.list_transcriptions().total
+    before = audio_engine.transcriptions.list().total
     with pytest.raises(UnsupportedFormatError):
-        audio_engine.submit_audio_file(fake)
-    assert audio_engine.list_transcriptions().total == before
+        audio_engine.ingest.audio_file(fake)
+    assert audio_engine.transcriptions.list().total == before
 
 
 def test_silence_completes_with_no_segments_and_says_so(audio_engine: Engine, shared_data: type) -> None:
-    transcription = audio_engine.get_transcription(run(audio_engine, shared_data("pyannote-audio", "tests-data",
+    transcription = audio_engine.transcriptions.get(run(audio_engine, shared_data("pyannote-audio", "tests-data",
                                                                                  "empty.wav")))
     assert transcription.status is TranscriptionStatus.COMPLETED
     assert transcription.details.conversation.segments == []
@@ -102,12 +103,12 @@ def test_silence_completes_with_no_segments_and_says_so(audio_engine: Engine, sh
 
 def test_non_ascii_file_names_and_speaker_renaming(audio_engine: Engine, shared_data: type) -> None:
     path = shared_data("pyannote-audio", "tests-data", "trñ00.wav")
-    submission = audio_engine.submit_audio_file(path, original_name=path.name)
-    audio_engine.wait_for_job(submission.job.job_id, timeout=120)
-    transcription = audio_engine.get_transcription(submission.job.transcription_id)
+    submission = audio_engine.ingest.audio_file(path, original_name=path.name)
+    audio_engine.jobs.wait(submission.job.job_id, timeout=120)
+    transcription = audio_engine.transcriptions.get(submission.job.transcription_id)
     assert transcription.status is TranscriptionStatus.COMPLETED and transcription.name == "trñ00.wav"
     assert any("one speaker" in w for w in transcription.details.warnings)  # diarization is off here
-    renamed = audio_engine.rename_speaker(transcription.transcription_id, "SPEAKER_00", "Dr. Núñez")
+    renamed = audio_engine.transcriptions.rename_speaker(transcription.transcription_id, "SPEAKER_00", "Dr. Núñez")
     assert renamed.speaker_label("SPEAKER_00") == "Dr. Núñez"
 
 
@@ -118,8 +119,8 @@ def test_with_a_pyannote_pipeline_directory(settings: Settings, tiny_whisper_dir
     configured = settings.model_copy(update={"whisper_model": str(tiny_whisper_dir),
                                              "diarization_model": str(tiny_pyannote_dir), "diarizer": "auto"})
     with Engine.open(configured) as engine:
-        transcription = engine.get_transcription(run(engine, meeting.path, max_speakers=3))
-        assert engine.models.diarizer.peek().load_error is None
+        transcription = engine.transcriptions.get(run(engine, meeting.path, max_speakers=3))
+        assert models_of(engine).diarizer.peek().load_error is None
     assert transcription.status is TranscriptionStatus.COMPLETED, transcription.error
     details = transcription.details
     assert " ".join(s.text for s in details.conversation.segments).split() == PHRASE_WORDS
@@ -131,6 +132,6 @@ def test_a_missing_whisper_model_fails_the_job_with_what_to_do(settings: Setting
                                                                tmp_path: Path) -> None:
     configured = settings.model_copy(update={"whisper_model": str(tmp_path / "no-model"), "job_max_attempts": 2})
     with Engine.open(configured) as engine:
-        transcription = engine.get_transcription(run(engine, shared_data("whisper.cpp", "jfk.wav")))
+        transcription = engine.transcriptions.get(run(engine, shared_data("whisper.cpp", "jfk.wav")))
     assert transcription.status is TranscriptionStatus.FAILED
     assert "HEARD_WHISPER_MODEL" in transcription.error.message

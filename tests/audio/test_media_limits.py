@@ -97,7 +97,7 @@ def test_the_api_refuses_too_long_or_too_wide_audio_before_the_202(limited_setti
             error = response.json()["error"]
             assert error["code"] == "VALIDATION_ERROR" and message in error["message"]
             assert error["details"]["field"] == "audio_file"
-        assert engine.list_transcriptions().total == 0
+        assert engine.transcriptions.list().total == 0
         assert [p for p in limited_settings.media_dir.rglob("*") if p.is_file()] == []
 
 
@@ -117,7 +117,7 @@ def test_a_job_whose_header_understated_its_length_fails_with_the_reason(limited
                                                                           media: Path) -> None:
     settings = limited_settings.model_copy(update={"max_audio_seconds": 60.0})
     with Engine.open(settings) as engine:
-        job = engine.wait_for_job(engine.submit_audio_file(media / "lying.flac").job.job_id, timeout=120)
+        job = engine.jobs.wait(engine.ingest.audio_file(media / "lying.flac").job.job_id, timeout=120)
     assert job.status is JobStatus.FAILED and job.error_code == "VALIDATION_ERROR"
     assert job.last_error is not None and "header announces 1.0 s" in job.last_error
 
@@ -161,10 +161,10 @@ def test_a_file_that_needs_more_memory_than_allowed_fails_its_job_and_work_goes_
         limited_settings: Settings, media: Path, mono_call: Conversation) -> None:
     settings = limited_settings.model_copy(update={"media_memory_limit_mb": 400})
     with Engine.open(settings) as engine:
-        big = engine.wait_for_job(engine.submit_audio_file(media / "forty-minutes-stereo.flac").job.job_id,
+        big = engine.jobs.wait(engine.ingest.audio_file(media / "forty-minutes-stereo.flac").job.job_id,
                                   timeout=180)
         assert big.status is JobStatus.FAILED and big.last_error is not None
         assert "memory" in big.last_error
-        small = engine.wait_for_job(engine.submit_audio_file(mono_call.path).job.job_id, timeout=180)
+        small = engine.jobs.wait(engine.ingest.audio_file(mono_call.path).job.job_id, timeout=180)
         assert small.status is JobStatus.COMPLETED, small.last_error
-        assert engine.get_transcription(small.transcription_id).status is TranscriptionStatus.COMPLETED
+        assert engine.transcriptions.get(small.transcription_id).status is TranscriptionStatus.COMPLETED

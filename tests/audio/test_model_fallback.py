@@ -65,9 +65,9 @@ def test_the_engine_status_says_which_model_is_really_in_use(nothing_downloaded:
     with Engine.open(settings) as engine:
         before = engine.status()["models"]["whisper"]
         assert before == {"loaded": False, "error": None, "configured": settings.whisper_model, "in_use": None}
-        submission = engine.submit_audio_file(shared_data("whisper.cpp", "jfk.wav"))
-        engine.wait_for_job(submission.job.job_id, timeout=120)
-        transcription = engine.get_transcription(submission.job.transcription_id)
+        submission = engine.ingest.audio_file(shared_data("whisper.cpp", "jfk.wav"))
+        engine.jobs.wait(submission.job.job_id, timeout=120)
+        transcription = engine.transcriptions.get(submission.job.transcription_id)
         after = engine.status()["models"]["whisper"]
     assert transcription.status is TranscriptionStatus.COMPLETED, transcription.error
     assert len(notices(transcription.details.warnings)) == 1

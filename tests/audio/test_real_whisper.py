@@ -123,9 +123,9 @@ def real_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 def test_recorder_formats_are_transcribed(real_engine: Engine, tmp_path: Path, extension: str) -> None:
     source = shared_data_path("whisper.cpp", "jfk.wav")
     encoded = speech.convert(source, tmp_path / f"jfk{extension}").rename(tmp_path / "recording.bin")
-    submission = real_engine.submit_audio_file(encoded)
-    assert real_engine.wait_for_job(submission.job.job_id, timeout=120).status is JobStatus.COMPLETED
-    transcription = real_engine.get_transcription(submission.job.transcription_id)
+    submission = real_engine.ingest.audio_file(encoded)
+    assert real_engine.jobs.wait(submission.job.job_id, timeout=120).status is JobStatus.COMPLETED
+    transcription = real_engine.transcriptions.get(submission.job.transcription_id)
     assert transcription.status is TranscriptionStatus.COMPLETED, transcription.error
     text = " ".join(s.text for s in transcription.details.conversation.segments)
     assert word_error_rate(expected_transcripts()["jfk.flac"]["sequential_word_timestamps"], text) <= 0.05
@@ -135,7 +135,7 @@ def test_a_renamed_text_file_is_still_unsupported(real_engine: Engine, tmp_path:
     fake = tmp_path / "call.aac"
     fake.write_text("Agent: hello, this is not audio.\n" * 20)
     with pytest.raises(UnsupportedFormatError) as raised:
-        real_engine.submit_audio_file(fake)
+        real_engine.ingest.audio_file(fake)
     assert raised.value.code == "UNSUPPORTED_FORMAT"
     assert raised.value.message.startswith("Audio format not recognized. Supported: wav, mp3")
     assert "aac" in raised.value.message and "wma" in raised.value.message

@@ -115,8 +115,8 @@ def test_one_row_per_recording_with_failures_as_rows(output: Path) -> None:
 def single_machine(model_env: dict[str, str], root: Path) -> Iterator[Engine]:
     """The single-machine engine, with the settings the batch's workers had, after it processed jfk."""
     with Engine.open(Settings(data_dir=root / "single")) as engine:
-        job = engine.submit_audio_file(shared_data_path("faster-whisper", "jfk.flac")).job
-        assert engine.wait_for_job(job.job_id, timeout=300).status is JobStatus.COMPLETED
+        job = engine.ingest.audio_file(shared_data_path("faster-whisper", "jfk.flac")).job
+        assert engine.jobs.wait(job.job_id, timeout=300).status is JobStatus.COMPLETED
         yield engine
 
 
@@ -180,18 +180,18 @@ def test_import_brings_them_into_list_and_the_api(output: Path, root: Path,
     assert main(["import", str(output), "--data-dir", str(data)]) == 0  # a second import adds nothing
     assert "0 transcription(s)" in capsys.readouterr().err
     with Engine.open(Settings(data_dir=data), workers=False) as engine:
-        key = engine.create_api_key("batch")[1]
+        key = engine.keys.create("batch")[1]
         with TestClient(create_app(engine)) as client:
             page = client.get("/v1/transcriptions", params={"limit": 100}, headers={"X-API-Key": key}).json()
         assert page["total"] == len(expected_names())
         jfk = next(t for t in page["transcriptions"] if t["name"] == "jfk.flac")
-        customer = engine.find_customer(email=JFK_EMAIL)
+        customer = engine.customers.find(email=JFK_EMAIL)
         assert customer is not None and jfk["customer_id"] == customer.customer_id
-        assert engine.find_customer(phone=JFK_PHONE) == customer
-        detail = engine.get_transcription(jfk["transcription_id"])
+        assert engine.customers.find(phone=JFK_PHONE) == customer
+        detail = engine.transcriptions.get(jfk["transcription_id"])
         assert detail.details is not None
         assert "ask not what your country" in " ".join(s.text for s in detail.details.conversation.segments)
-        assert engine.media_path(jfk["transcription_id"]) is not None  # playable: the file came along
+        assert engine.transcriptions.media_path(jfk["transcription_id"]) is not None  # playable: the file came along
 
 
 def test_a_recording_whose_worker_dies_on_every_attempt_is_a_failed_row(cluster: None, model_env: dict[str, str],

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from heard_local import __version__
+from heard_local.data_dir_lock import DataDirLock, holder_pid, is_locked
 from heard_local.errors import DataDirLockedError
-from heard_local.store.lock import DataDirLock, holder_pid, is_locked
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,7 +44,7 @@ def test_a_killed_holder_frees_the_lock_and_a_new_holder_overwrites_its_pid(tmp_
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
             from pathlib import Path
-            from heard_local.store.lock import DataDirLock
+            from heard_local.data_dir_lock import DataDirLock
             DataDirLock(Path({str(path)!r})).acquire()
             print("locked", flush=True)
             time.sleep(600)
@@ -90,7 +90,7 @@ import heard_local, heard_local.cli, heard_local.config, heard_local.runtime, he
 import heard_local.engine, heard_local.client
 from pathlib import Path
 from heard_local.errors import HeardError
-from heard_local.store.lock import DataDirLock, is_locked
+from heard_local.data_dir_lock import DataDirLock, is_locked
 
 path = Path(sys.argv[1])
 try:

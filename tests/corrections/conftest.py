@@ -32,7 +32,7 @@ class Api:
 def api(real_calls: SeededCalls, tmp_path: Path) -> Iterator[Api]:
     data_dir = real_calls.copy_to(tmp_path / "data")
     engine = Engine.open(real_settings(data_dir))
-    key = engine.create_api_key("corrections")[1]
+    key = engine.keys.create("corrections")[1]
     try:
         with TestClient(create_app(engine)) as client:
             yield Api(engine=engine, client=client, headers={"X-API-Key": key}, ids=real_calls.ids,

@@ -84,7 +84,7 @@ def test_a_line_moves_to_the_other_speaker_and_the_subtitles_follow(api: Api) ->
     assert len(speakers) == 2
     index = 0
     other = next(s for s in speakers if s != before[index]["speaker"])
-    api.engine.rename_speaker(api.ids["stereo_call"], other, "Bea")
+    api.engine.transcriptions.rename_speaker(api.ids["stereo_call"], other, "Bea")
     answer = api.client.patch(f"{base(api, 'stereo_call')}/segments/{index}", json={"speaker": other},
                               headers=api.headers)
     assert answer.status_code == 200, answer.text
@@ -162,10 +162,10 @@ def test_the_llm_stage_re_runs_on_the_corrected_text(api: Api) -> None:
     with OllamaTestServer() as server:
         with Engine.open(real_settings(api.data_dir, ollama_host=server.url)) as engine:
             tid = api.ids["monologue"]
-            configuration = engine.get_transcription(tid).configuration_id
-            engine.update_configuration(configuration, {"summary": True})
-            job = engine.reprocess(tid)
-            assert engine.wait_for_job(job.job_id, timeout=120).status is JobStatus.COMPLETED
+            configuration = engine.transcriptions.get(tid).configuration_id
+            engine.configurations.update(configuration, {"summary": True})
+            job = engine.jobs.reprocess(tid)
+            assert engine.jobs.wait(job.job_id, timeout=120).status is JobStatus.COMPLETED
         prompts = [user_text(request) for request in server.chat_requests]
     assert prompts and any("Fjordbank" in prompt for prompt in prompts)
     original_first_line = "This is the acoustic corpus"

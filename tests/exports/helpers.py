@@ -19,6 +19,7 @@ from heard_local.config import Settings
 from heard_local.domain import Fields, FieldValue, LlmStatus
 from heard_local.engine import Engine
 from heard_local.runtime import ServerInfo, running_server
+from tests.support.engine_internals import store_of
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,16 +88,16 @@ CONVERSATIONS = [
 def ingest_conversations(engine: Engine, conversations: list[Conversation] = CONVERSATIONS) -> list[str]:
     """Ingest through the engine, wait, then store the extracted fields a local LLM would have produced
     (no LLM runs in tests). Returns the transcription ids in order."""
-    configuration = next((c for c in engine.list_configurations() if c.tag == "Support"), None)
+    configuration = next((c for c in engine.configurations.list() if c.tag == "Support"), None)
     if configuration is None:
-        configuration, _secret = engine.create_configuration({"tag": "Support",
+        configuration, _secret = engine.configurations.create({"tag": "Support",
                                                               "extraction_fields": SUPPORT_FIELDS})
     ids = []
     for conversation in conversations:
-        submission = engine.submit_transcript({"transcript_text": conversation.text,
+        submission = engine.ingest.transcript({"transcript_text": conversation.text,
                                                "metadata": conversation.metadata,
                                                "configuration_id": configuration.configuration_id})
-        job = engine.wait_for_job(submission.job.job_id, timeout=120)
+        job = engine.jobs.wait(submission.job.job_id, timeout=120)
         assert job.status.value == "COMPLETED", job
         ids.append(submission.job.transcription_id)
         if conversation.fields is not None:
@@ -106,8 +107,8 @@ def ingest_conversations(engine: Engine, conversations: list[Conversation] = CON
 
 def store_fields(engine: Engine, transcription_id: str, values: dict[str, Any]) -> None:
     types = {f["name"]: f["type"] for f in SUPPORT_FIELDS}
-    with engine.store.db.write() as cur:
-        engine.store.transcriptions.save_llm_results(
+    with store_of(engine).db.write() as cur:
+        store_of(engine).transcriptions.save_llm_results(
             cur, transcription_id,
             fields=Fields(fields=[FieldValue(name=name, value=value) for name, value in values.items()]),
             field_types=types, summary=None, status=LlmStatus.COMPLETED, pending_reason=None)

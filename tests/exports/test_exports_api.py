@@ -61,7 +61,7 @@ def test_transcription_export_errors(api: TestClient, filled: Filled) -> None:
 
 def test_an_unfinished_transcription_has_no_subtitles_yet(settings: object) -> None:
     with Engine.open(settings, workers=False) as engine:  # type: ignore[arg-type]
-        submission = engine.submit_transcript({"transcript_text": "Agent: hello"})
+        submission = engine.ingest.transcript({"transcript_text": "Agent: hello"})
         with TestClient(create_app(engine, admin_token=ADMIN), headers={"X-API-Key": ADMIN}) as api:
             path = f"/api/v1/exports/transcriptions/{submission.job.transcription_id}"
             conflict = api.get(path, params={"format": "vtt"})

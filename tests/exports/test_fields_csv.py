@@ -24,7 +24,7 @@ def rows(text: str) -> list[list[str]]:
 
 
 def test_wide_layout_has_a_row_per_conversation_and_a_column_per_field(filled: Filled) -> None:
-    table = rows(to_csv(filled.engine.export_fields("Support")))
+    table = rows(to_csv(filled.engine.exports.fields("Support")))
     header, *body = table
     assert header == [*META, "reason", "resolved", "amount", "products"]
     assert [r[0] for r in body] == filled.ids  # oldest conversation first
@@ -44,7 +44,7 @@ def test_wide_layout_has_a_row_per_conversation_and_a_column_per_field(filled: F
 
 def test_commas_quotes_newlines_and_non_ascii_survive_the_round_trip(filled: Filled) -> None:
     store_fields(filled.engine, filled.ids[0], TRICKY)
-    text = to_csv(filled.engine.export_fields("Support"))
+    text = to_csv(filled.engine.exports.fields("Support"))
     header, first, *_ = rows(text)
     record = dict(zip(header, first, strict=True))
     assert record["reason"] == TRICKY["reason"]
@@ -59,7 +59,7 @@ def test_commas_quotes_newlines_and_non_ascii_survive_the_round_trip(filled: Fil
 
 def test_excel_mode_adds_a_bom_and_defuses_formulas(filled: Filled) -> None:
     store_fields(filled.engine, filled.ids[0], TRICKY)
-    text = to_csv(filled.engine.export_fields("Support"), excel=True)
+    text = to_csv(filled.engine.exports.fields("Support"), excel=True)
     assert text.startswith("\ufeff")
     header, *body = rows(text.removeprefix("\ufeff"))
     by_name = {r[1]: dict(zip(header, r, strict=True)) for r in body}
@@ -69,12 +69,12 @@ def test_excel_mode_adds_a_bom_and_defuses_formulas(filled: Filled) -> None:
     assert frame.columns[0] == "transcription_id"
     assert "Close savings — Zoë" in set(frame["name"])
     # Without excel=True the value is exported exactly as extracted.
-    plain = {r[1]: dict(zip(header, r, strict=True)) for r in rows(to_csv(filled.engine.export_fields()))[1:]}
+    plain = {r[1]: dict(zip(header, r, strict=True)) for r in rows(to_csv(filled.engine.exports.fields()))[1:]}
     assert plain["App crash"]["reason"] == "=HYPERLINK(\"http://x\")"
 
 
 def test_long_layout_has_a_row_per_field_value_with_evidence(filled: Filled) -> None:
-    header, *body = rows(to_csv(filled.engine.export_fields(), layout="long"))
+    header, *body = rows(to_csv(filled.engine.exports.fields(), layout="long"))
     assert header == ["transcription_id", "name", "configuration_tag", "conversation_at", "field", "type", "value",
                       "evidence"]
     assert len(body) == 4 * 4  # four conversations with four fields each; the pending one has none
@@ -85,9 +85,9 @@ def test_long_layout_has_a_row_per_field_value_with_evidence(filled: Filled) -> 
 
 
 def test_configuration_filter_and_errors(filled: Filled) -> None:
-    only_default = rows(to_csv(filled.engine.export_fields("Default")))
+    only_default = rows(to_csv(filled.engine.exports.fields("Default")))
     assert only_default == [META]  # nothing ingested with the default configuration
     with pytest.raises(NotFoundError):
-        filled.engine.export_fields("no such configuration")
+        filled.engine.exports.fields("no such configuration")
     with pytest.raises(ValidationError):
-        to_csv(filled.engine.export_fields(), layout="diagonal")
+        to_csv(filled.engine.exports.fields(), layout="diagonal")

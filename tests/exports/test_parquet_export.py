@@ -14,6 +14,7 @@ import pytest
 
 from heard_local.engine.snapshots import MANIFEST_NAME, TABLE_NAMES, read_manifest
 from tests.exports.conftest import Filled
+from tests.support.engine_internals import store_of
 
 SOURCES = {"transcriptions": "transcriptions", "segments": "segments", "fields": "extracted_fields",
            "customers": "customers", "customer_identifiers": "customer_identifiers",
@@ -33,11 +34,11 @@ def parquet_rows(path: Path) -> int:
 
 
 def test_every_table_is_readable_by_duckdb_with_its_row_count(filled: Filled, out: Path) -> None:
-    manifest = filled.engine.export_parquet(out)
+    manifest = filled.engine.exports.parquet(out)
     assert set(TABLE_NAMES) == set(SOURCES)
     assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST_NAME, *(f"{t}.parquet" for t in SOURCES)])
     for name, source in SOURCES.items():
-        stored = filled.engine.store.db.fetchone(f"SELECT count(*) FROM {source}")[0]
+        stored = store_of(filled.engine).db.fetchone(f"SELECT count(*) FROM {source}")[0]
         assert stored > 0, source
         assert parquet_rows(out / f"{name}.parquet") == stored == manifest["tables"][name]["rows"], name
     assert manifest["directory"] == str(out.resolve())
@@ -45,8 +46,8 @@ def test_every_table_is_readable_by_duckdb_with_its_row_count(filled: Filled, ou
 
 
 def test_exported_columns_are_ready_for_analysis(filled: Filled, out: Path) -> None:
-    filled.engine.rename_speaker(filled.ids[0], "SPEAKER_00", "Sam")
-    filled.engine.export_parquet(out)
+    filled.engine.transcriptions.rename_speaker(filled.ids[0], "SPEAKER_00", "Sam")
+    filled.engine.exports.parquet(out)
     segments = pd.read_parquet(out / "segments.parquet")
     first = segments[segments.transcription_id == filled.ids[0]].sort_values("segment_index")
     assert list(first.speaker_label) == ["Sam", "Customer", "Sam", "Customer"]
@@ -73,9 +74,9 @@ def test_exported_columns_are_ready_for_analysis(filled: Filled, out: Path) -> N
 
 
 def test_no_secrets_leave(filled: Filled, out: Path) -> None:
-    filled.engine.create_api_key("ci")
-    filled.engine.create_configuration({"tag": "Hooks", "webhooks": {"success_url": "https://example.com/h?t=s3cret"}})
-    filled.engine.export_parquet(out)
+    filled.engine.keys.create("ci")
+    filled.engine.configurations.create({"tag": "Hooks", "webhooks": {"success_url": "https://example.com/h?t=s3cret"}})
+    filled.engine.exports.parquet(out)
     everything = b"".join(p.read_bytes() for p in out.iterdir())
     assert b"s3cret" not in everything and b"webhook_secret" not in everything
     assert "payload" not in pq.read_schema(out / "jobs.parquet").names
@@ -83,27 +84,27 @@ def test_no_secrets_leave(filled: Filled, out: Path) -> None:
 
 
 def test_unchanged_data_is_not_rewritten_and_changes_are(filled: Filled, out: Path) -> None:
-    first = filled.engine.export_parquet(out)
+    first = filled.engine.exports.parquet(out)
     inode = os.stat(out / "segments.parquet").st_ino
-    assert filled.engine.export_parquet(out) == first
+    assert filled.engine.exports.parquet(out) == first
     assert os.stat(out / "segments.parquet").st_ino == inode
-    filled.engine.set_group(filled.ids[1], "ARCHIVED")
-    second = filled.engine.export_parquet(out)
+    filled.engine.transcriptions.set_group(filled.ids[1], "ARCHIVED")
+    second = filled.engine.exports.parquet(out)
     assert second["fingerprint"] != first["fingerprint"]
     groups = duckdb.execute(f"SELECT \"group\" FROM read_parquet('{out / 'transcriptions.parquet'}') "
                         f"WHERE transcription_id = '{filled.ids[1]}'").fetchone()
     assert groups == ("ARCHIVED",)
-    assert filled.engine.export_parquet(out, force=True)["exported_at"] >= second["exported_at"]
+    assert filled.engine.exports.parquet(out, force=True)["exported_at"] >= second["exported_at"]
 
 
 def test_files_are_replaced_atomically(filled: Filled, out: Path) -> None:
     """A reader holding the old file keeps reading it whole; new readers see the new one; no temp
     files stay behind."""
-    filled.engine.export_parquet(out)
+    filled.engine.exports.parquet(out)
     old_reader = pq.ParquetFile(out / "segments.parquet")
     old_rows = old_reader.metadata.num_rows
-    filled.engine.delete_transcription(filled.ids[0])
-    filled.engine.export_parquet(out)
+    filled.engine.transcriptions.delete(filled.ids[0])
+    filled.engine.exports.parquet(out)
     assert old_reader.read().num_rows == old_rows
     assert parquet_rows(out / "segments.parquet") == old_rows - 4
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
@@ -111,12 +112,12 @@ def test_files_are_replaced_atomically(filled: Filled, out: Path) -> None:
 
 def test_a_killed_exports_leftovers_are_cleaned(filled: Filled, out: Path) -> None:
     (out / ".segments.dead.parquet.tmp").write_bytes(b"half a file")
-    filled.engine.export_parquet(out)
+    filled.engine.exports.parquet(out)
     assert not (out / ".segments.dead.parquet.tmp").exists()
 
 
 def test_the_default_directory_is_the_data_dirs_exports(filled: Filled) -> None:
-    manifest = filled.engine.export_parquet()
+    manifest = filled.engine.exports.parquet()
     directory = filled.engine.settings.data_dir / "exports"
     assert manifest["directory"] == str(directory.resolve())
     assert parquet_rows(directory / "transcriptions.parquet") == len(filled.ids)

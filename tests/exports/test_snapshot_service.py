@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from heard_local.engine import Engine
-from heard_local.engine.snapshots import ParquetSnapshotService, read_manifest, snapshot_is_current
+from heard_local.engine.snapshots import ParquetSnapshotService, read_manifest
 from tests.exports.conftest import Filled
 
 TRANSCRIPT = "[00:00:01] Agent: One more call.\n[00:00:03] Customer: Indeed."
@@ -30,8 +30,8 @@ def exported_transcriptions(directory: Path) -> int | None:
 
 
 def ingest_one(engine: Engine, text: str = TRANSCRIPT) -> None:
-    submission = engine.submit_transcript({"transcript_text": text})
-    engine.wait_for_job(submission.job.job_id, timeout=60)
+    submission = engine.ingest.transcript({"transcript_text": text})
+    engine.jobs.wait(submission.job.job_id, timeout=60)
 
 
 def test_the_service_exports_at_start_and_after_each_change(filled: Filled) -> None:
@@ -44,7 +44,7 @@ def test_the_service_exports_at_start_and_after_each_change(filled: Filled) -> N
     assert wait_until(lambda: exported_transcriptions(directory) == len(filled.ids) + 1)
     rows = duckdb.execute(f"SELECT count(*) FROM read_parquet('{directory / 'transcriptions.parquet'}')").fetchone()
     assert rows == (len(filled.ids) + 1,)
-    assert wait_until(lambda: snapshot_is_current(engine.store, directory))
+    assert wait_until(lambda: engine.exports.parquet_is_current(directory))
     exports = service.exports
     time.sleep(0.3)  # several ticks with nothing new: nothing is rewritten
     assert service.exports == exports

@@ -211,10 +211,10 @@ def test_export_filenames_are_safe(name: str | None, expected: str) -> None:
 
 def test_an_ingested_transcript_exports_with_its_roles(engine: Engine) -> None:
     text = "[00:00:05] Agent: Hi <there>\n[00:00:09] Customer: Hello"
-    submission = engine.submit_transcript({"transcript_text": text, "metadata": {"name": "Ingested"}})
-    engine.wait_for_job(submission.job.job_id, timeout=60)
-    stored = engine.get_transcription(submission.job.transcription_id)
+    submission = engine.ingest.transcript({"transcript_text": text, "metadata": {"name": "Ingested"}})
+    engine.jobs.wait(submission.job.job_id, timeout=60)
+    stored = engine.transcriptions.get(submission.job.transcription_id)
     assert parse_vtt(render(stored, "vtt"))[0] == (5.0, 9.0, "Agent", "Hi &lt;there&gt;")
-    engine.rename_speaker(stored.transcription_id, "SPEAKER_01", "Zoë")
-    renamed = engine.get_transcription(stored.transcription_id)
+    engine.transcriptions.rename_speaker(stored.transcription_id, "SPEAKER_01", "Zoë")
+    renamed = engine.transcriptions.get(stored.transcription_id)
     assert parse_srt(render(renamed, "srt"))[1][3] == ["Zoë: Hello"]

@@ -47,7 +47,7 @@ def timed_segments(transcription: Transcription) -> list[Segment]:
 @pytest.mark.parametrize("name", ["phone_call", "monologue", "stereo_call"])
 def test_cues_of_a_real_transcript_follow_its_words(real_engine: Engine, real_calls: SeededCalls,
                                                     name: str) -> None:
-    transcription = real_engine.get_transcription(real_calls.ids[name])
+    transcription = real_engine.transcriptions.get(real_calls.ids[name])
     segments = timed_segments(transcription)
     pieces = cues(transcription)
     assert len(pieces) >= len(segments)
@@ -74,7 +74,7 @@ def test_cues_of_a_real_transcript_follow_its_words(real_engine: Engine, real_ca
 
 def test_a_long_real_monologue_is_cut_at_sentence_ends_more_than_by_chance(real_engine: Engine,
                                                                             real_calls: SeededCalls) -> None:
-    transcription = real_engine.get_transcription(real_calls.ids["monologue"])
+    transcription = real_engine.transcriptions.get(real_calls.ids["monologue"])
     segments = timed_segments(transcription)
     pieces = cues(transcription)
     assert len(pieces) > len(segments)  # long turns needed cutting
@@ -96,8 +96,8 @@ def test_a_long_real_monologue_is_cut_at_sentence_ends_more_than_by_chance(real_
 def test_srt_and_vtt_name_the_renamed_speaker_and_keep_the_word_times(real_engine: Engine,
                                                                       real_calls: SeededCalls) -> None:
     tid = real_calls.ids["stereo_call"]
-    first = timed_segments(real_engine.get_transcription(tid))[0]
-    transcription = real_engine.rename_speaker(tid, first.speaker, "Ann Lee")
+    first = timed_segments(real_engine.transcriptions.get(tid))[0]
+    transcription = real_engine.transcriptions.rename_speaker(tid, first.speaker, "Ann Lee")
     srt_blocks = to_srt(transcription).rstrip("\n").split("\n\n")
     vtt_blocks = to_vtt(transcription).rstrip("\n").split("\n\n")[1:]
     pieces = cues(transcription)
@@ -117,8 +117,8 @@ def test_srt_and_vtt_name_the_renamed_speaker_and_keep_the_word_times(real_engin
 
 def test_words_are_in_the_api_only_when_asked_for(real_engine: Engine, real_calls: SeededCalls) -> None:
     tid = real_calls.ids["phone_call"]
-    segments = timed_segments(real_engine.get_transcription(tid))
-    key = real_engine.create_api_key("words")[1]
+    segments = timed_segments(real_engine.transcriptions.get(tid))
+    key = real_engine.keys.create("words")[1]
     with TestClient(create_app(real_engine)) as client:
         plain = client.get(f"/api/v1/transcriptions/{tid}", headers={"X-API-Key": key}).json()
         timed = client.get(f"/api/v1/transcriptions/{tid}", params={"words": "true"},

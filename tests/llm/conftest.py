@@ -57,16 +57,16 @@ def field_answer(value: Any, *quotes: tuple[str, int]) -> dict[str, Any]:
 
 def run_transcript(engine: Engine, text: str, configuration_id: str | None = None, **metadata: Any) -> Transcription:
     """Submit a transcript through the engine and wait for its job; the finished transcription."""
-    submission = engine.submit_transcript({"transcript_text": text, "configuration_id": configuration_id,
+    submission = engine.ingest.transcript({"transcript_text": text, "configuration_id": configuration_id,
                                            "metadata": metadata})
-    job = engine.wait_for_job(submission.job.job_id, timeout=60)
+    job = engine.jobs.wait(submission.job.job_id, timeout=60)
     assert job.status.value == "COMPLETED", job.last_error
-    return engine.get_transcription(job.transcription_id)
+    return engine.transcriptions.get(job.transcription_id)
 
 
 def wait_all(engine: Engine, job_ids: list[str]) -> None:
     for job_id in job_ids:
-        job = engine.wait_for_job(job_id, timeout=60)
+        job = engine.jobs.wait(job_id, timeout=60)
         assert job.status.value == "COMPLETED", job.last_error
 
 

@@ -127,7 +127,7 @@ def responder(request: dict[str, Any]) -> Any:
 def submit_fixture(engine: Engine, configuration_id: str) -> None:
     jobs = []
     for row in FIXTURE:
-        submission = engine.submit_transcript({
+        submission = engine.ingest.transcript({
             "transcript_text": transcript(row),
             "configuration_id": configuration_id,
             "metadata": {"language": row.language, "channel": row.channel,
@@ -140,11 +140,11 @@ def submit_fixture(engine: Engine, configuration_id: str) -> None:
 @pytest.fixture
 def fixture_engine(llm_engine: Engine, ollama: OllamaTestServer) -> tuple[Engine, str]:
     ollama.responder = responder
-    configuration, _ = llm_engine.create_configuration(
+    configuration, _ = llm_engine.configurations.create(
         {"tag": "Sales Q1", "extraction_fields": FIELDS, "summary": True, "summary_language": "df"})
     submit_fixture(llm_engine, configuration.configuration_id)
     # Conversations of other configurations never count.
-    other, _ = llm_engine.create_configuration({"tag": "Other"})
+    other, _ = llm_engine.configurations.create({"tag": "Other"})
     run_transcript(llm_engine, "[00:00:00] Agent: Unrelated call.\n[00:09:59] Agent: Bye.", other.configuration_id)
     run_transcript(llm_engine, "[00:00:00] Agent: Default configuration call.\n[00:30:00] Agent: Bye.")
     return llm_engine, configuration.configuration_id
@@ -156,7 +156,7 @@ def by(items: list[dict[str, Any]], key: str) -> dict[Any, dict[str, Any]]:
 
 def test_the_deterministic_numbers_match_the_hand_computed_fixture(fixture_engine: tuple[Engine, str]) -> None:
     engine, configuration_id = fixture_engine
-    report = engine.analytics_report(configuration_id, include_narrative=False)
+    report = engine.analytics.report(configuration_id, include_narrative=False)
     assert report["report"] == "executive_and_qualitative_analysis"
     assert report["schema_version"] == 1
     assert report["configuration_tag"] == "Sales Q1"
@@ -249,7 +249,7 @@ def test_the_narrative_is_written_in_the_majority_language_and_reused_while_noth
         fixture_engine: tuple[Engine, str], ollama: OllamaTestServer) -> None:
     engine, configuration_id = fixture_engine
     before = len(ollama.chat_requests)
-    report = engine.analytics_report(configuration_id)
+    report = engine.analytics.report(configuration_id)
     assert report["language"] == {"requested": "df", "resolved": "en", "name": "English", "source": "majority"}
     narrative = report["narrative"]
     assert narrative["status"] == "completed"
@@ -264,14 +264,14 @@ def test_the_narrative_is_written_in_the_majority_language_and_reused_while_noth
     assert '"conversations":22' in prompt
     assert "- Summary of CONV-21." in prompt  # the qualitative input: the conversations' own summaries
 
-    again = engine.analytics_report(configuration_id)
+    again = engine.analytics.report(configuration_id)
     assert again["narrative"]["cached"] is True
     assert again["narrative"]["executive_summary"] == NARRATIVE["executive_summary"]
     assert len(ollama.chat_requests) == before + 1
 
     # An explicit analytics language wins, and a new narrative is written for it.
-    engine.update_configuration(configuration_id, {"analytics_language": "es"})
-    spanish = engine.analytics_report(configuration_id)
+    engine.configurations.update(configuration_id, {"analytics_language": "es"})
+    spanish = engine.analytics.report(configuration_id)
     assert spanish["language"] == {"requested": "es", "resolved": "es", "name": "Spanish", "source": "configuration"}
     assert spanish["narrative"]["cached"] is False
     assert "Write in Spanish." in user_text(ollama.chat_requests[-1])
@@ -281,14 +281,14 @@ def test_an_invalid_narrative_is_asked_for_again_then_reported_unavailable(
         fixture_engine: tuple[Engine, str], ollama: OllamaTestServer) -> None:
     engine, configuration_id = fixture_engine
     ollama.script(Reply.json({"executive_summary": ""}), Reply.text("no"))
-    report = engine.analytics_report(configuration_id)
+    report = engine.analytics.report(configuration_id)
     assert report["narrative"]["status"] == "unavailable"
     assert "invalid analytics narrative twice" in report["narrative"]["reason"]
     assert report["deterministic"]["conversations"]["total"] == 22
 
 
 def test_with_ollama_down_the_numbers_are_there_and_the_narrative_says_why_not(engine: Engine) -> None:
-    configuration, _ = engine.create_configuration({"tag": "Offline", "extraction_fields": FIELDS[:1]})
+    configuration, _ = engine.configurations.create({"tag": "Offline", "extraction_fields": FIELDS[:1]})
     german = "[00:00:00] Agent: Guten Tag, wie kann ich helfen?\n[00:00:20] Customer: Meine Rechnung ist falsch.\n" \
              "[00:01:00] Agent: Tschüss."
     run_transcript(engine, german, configuration.configuration_id, recorded_at="2025-05-02T09:00:00Z")
@@ -297,7 +297,7 @@ def test_with_ollama_down_the_numbers_are_there_and_the_narrative_says_why_not(e
     run_transcript(engine, "[00:00:00] Agent: Hello, how can I help you today?\n[00:00:30] Customer: My bill is "
                    "wrong again.\n[00:02:00] Agent: Goodbye.", configuration.configuration_id,
                    recorded_at="2025-05-04T10:00:00Z")
-    report = engine.analytics_report(configuration.configuration_id)
+    report = engine.analytics.report(configuration.configuration_id)
     numbers = report["deterministic"]
     assert numbers["conversations"]["total"] == 3
     assert numbers["conversations"]["llm_status"] == {"completed": 0, "pending": 3, "not_requested": 0}
@@ -316,8 +316,8 @@ def test_with_ollama_down_the_numbers_are_there_and_the_narrative_says_why_not(e
 
 
 def test_an_empty_configuration_reports_zeros_and_asks_no_llm(llm_engine: Engine, ollama: OllamaTestServer) -> None:
-    configuration, _ = llm_engine.create_configuration({"tag": "Empty", "extraction_fields": FIELDS})
-    report = llm_engine.analytics_report(configuration.configuration_id)
+    configuration, _ = llm_engine.configurations.create({"tag": "Empty", "extraction_fields": FIELDS})
+    report = llm_engine.analytics.report(configuration.configuration_id)
     numbers = report["deterministic"]
     assert numbers["conversations"]["total"] == 0
     assert numbers["duration_seconds"]["total"] == 0.0 and numbers["duration_seconds"]["average"] is None
@@ -331,7 +331,7 @@ def test_an_empty_configuration_reports_zeros_and_asks_no_llm(llm_engine: Engine
 
 def test_an_unknown_configuration_is_not_found(engine: Engine) -> None:
     with pytest.raises(NotFoundError):
-        engine.analytics_report("no-such-configuration")
+        engine.analytics.report("no-such-configuration")
 
 
 def test_df_without_any_detected_language_falls_back_to_english(settings: Settings) -> None:

@@ -40,7 +40,7 @@ def answer_for(request: dict[str, Any]) -> Any:
 
 
 def create(engine: Engine, **config: Any) -> str:
-    configuration, _ = engine.create_configuration({"tag": config.pop("tag", "Support"), **config})
+    configuration, _ = engine.configurations.create({"tag": config.pop("tag", "Support"), **config})
     return configuration.configuration_id
 
 
@@ -95,9 +95,9 @@ def test_ollama_down_keeps_the_conversation_and_re_running_later_completes_it(
         assert details.fields is None and details.summary is None
 
         with OllamaTestServer(port=port, responder=answer_for) as revived:
-            job = engine.reprocess(transcription.transcription_id)
+            job = engine.jobs.reprocess(transcription.transcription_id)
             wait_all(engine, [job.job_id])
-            again = engine.get_transcription(transcription.transcription_id)
+            again = engine.transcriptions.get(transcription.transcription_id)
             assert again.details is not None
             assert again.details.llm_status is LlmStatus.COMPLETED
             assert again.details.llm_pending_reason is None
@@ -111,7 +111,7 @@ def test_ollama_down_keeps_the_conversation_and_re_running_later_completes_it(
 
 
 def llm_engine_count(engine: Engine) -> int:
-    return engine.list_transcriptions().total
+    return engine.transcriptions.list().total
 
 
 def test_a_timeout_marks_the_llm_work_pending_with_the_reason(settings: Settings, ollama: OllamaTestServer) -> None:
@@ -193,16 +193,16 @@ def test_changed_fields_are_re_extracted_for_the_whole_configuration_without_tra
     first = run_transcript(llm_engine, CALL, configuration_id)
     second = run_transcript(llm_engine, "Agent: Hello.\nCustomer: My order B-2 is late.\nAgent: Sorry.",
                             configuration_id)
-    assert [f.name for f in llm_engine.get_transcription(first.transcription_id).details.fields.fields] == [
+    assert [f.name for f in llm_engine.transcriptions.get(first.transcription_id).details.fields.fields] == [
         "order_id"]
     before = len(ollama.chat_requests)
 
-    llm_engine.update_configuration(configuration_id, {"extraction_fields": [FIELDS[0], FIELDS[2]]})
-    jobs = llm_engine.reprocess_configuration(configuration_id)
+    llm_engine.configurations.update(configuration_id, {"extraction_fields": [FIELDS[0], FIELDS[2]]})
+    jobs = llm_engine.jobs.reprocess_configuration(configuration_id)
     assert len(jobs) == 2
     wait_all(llm_engine, [j.job_id for j in jobs])
 
-    after = {t: llm_engine.get_transcription(t) for t in (first.transcription_id, second.transcription_id)}
+    after = {t: llm_engine.transcriptions.get(t) for t in (first.transcription_id, second.transcription_id)}
     values = {t: {f.name: f.value for f in tr.details.fields.fields} for t, tr in after.items()}
     assert values[first.transcription_id] == {"order_id": "A-7781", "refund_amount": 120}
     assert values[second.transcription_id] == {"order_id": "B-2", "refund_amount": None}
@@ -211,4 +211,4 @@ def test_changed_fields_are_re_extracted_for_the_whole_configuration_without_tra
     assert len(new_requests) == 2
     assert all(set(r["format"]["properties"]) == {"order_id", "refund_amount"} for r in new_requests)
     assert after[first.transcription_id].details.conversation == first.details.conversation
-    assert llm_engine.list_transcriptions().total == 2
+    assert llm_engine.transcriptions.list().total == 2

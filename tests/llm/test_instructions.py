@@ -19,8 +19,8 @@ WISH = "Three bullet points, then a line starting 'Next steps:'."
 
 
 def test_a_summary_follows_the_configurations_instructions(llm_engine: Engine, ollama: OllamaTestServer) -> None:
-    plain, _ = llm_engine.create_configuration({"tag": "plain", "summary": True})
-    mine, _ = llm_engine.create_configuration({"tag": "mine", "summary": True, "summary_instructions": WISH})
+    plain, _ = llm_engine.configurations.create({"tag": "plain", "summary": True})
+    mine, _ = llm_engine.configurations.create({"tag": "mine", "summary": True, "summary_instructions": WISH})
     run_transcript(llm_engine, CALL, plain.configuration_id)
     run_transcript(llm_engine, CALL, mine.configuration_id)
     first, second = [user_text(r) for r in ollama.chat_requests if task_of(r) == "summary"]
@@ -40,21 +40,21 @@ def test_a_long_conversations_instructions_shape_the_final_summary_only(ollama: 
 
 def test_the_analytics_narrative_takes_its_instructions(llm_engine: Engine, ollama: OllamaTestServer) -> None:
     wish = "Address the report to the head of billing; lead with refunds."
-    configuration, _ = llm_engine.create_configuration({"tag": "billing", "analytics_instructions": wish})
+    configuration, _ = llm_engine.configurations.create({"tag": "billing", "analytics_instructions": wish})
     run_transcript(llm_engine, CALL, configuration.configuration_id)
-    report = llm_engine.analytics_report(configuration.configuration_id)
+    report = llm_engine.analytics.report(configuration.configuration_id)
     assert report["narrative"]["status"] == "completed"
     narrative = [user_text(r) for r in ollama.chat_requests if task_of(r) == "narrative"]
     assert len(narrative) == 1 and f"<instructions>\n{wish}\n</instructions>" in narrative[0]
-    llm_engine.update_configuration(configuration.configuration_id, {"analytics_instructions": None})
-    llm_engine.analytics_report(configuration.configuration_id)  # changed instructions: written anew
+    llm_engine.configurations.update(configuration.configuration_id, {"analytics_instructions": None})
+    llm_engine.analytics.report(configuration.configuration_id)  # changed instructions: written anew
     narrative = [user_text(r) for r in ollama.chat_requests if task_of(r) == "narrative"]
     assert len(narrative) == 2 and "<instructions>" not in narrative[1]
 
 
 def test_the_extras_are_optional_validated_and_kept_across_a_restart(settings: Settings, tmp_path: Path) -> None:
     with Engine.open(settings) as engine:
-        key = engine.create_api_key("extras")[1]
+        key = engine.keys.create("extras")[1]
         with TestClient(create_app(engine)) as client:
             headers = {"X-API-Key": key}
             documented = client.post("/api/v1/configurations", json={"tag": "documented only", "summary": True},
@@ -80,7 +80,7 @@ def test_the_extras_are_optional_validated_and_kept_across_a_restart(settings: S
                                  json={"analytics_instructions": "  "})
             assert changed.status_code == 200, changed.text
     with Engine.open(settings) as engine:
-        stored = engine.get_configuration(configuration_id)
+        stored = engine.configurations.get(configuration_id)
         assert stored.summary_instructions == "a" * 2000
         assert stored.analytics_instructions is None  # blank means none
         assert [k.value for k in stored.redact] == ["card", "email"] and stored.redact_audio

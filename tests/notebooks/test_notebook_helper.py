@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from heard_local.data_dir_lock import is_locked
 from heard_local.engine import Engine
 from heard_local.errors import NotFoundError, ValidationError
 from heard_local.notebook import connect
-from heard_local.store.lock import is_locked
 from tests.exports.helpers import live_server, quiet_settings
 
 NEW_CALL = "[00:00:01] Agent: Fresh call.\n[00:00:04] Customer: Fresh answer."
@@ -53,7 +53,7 @@ def test_while_another_process_holds_the_directory_the_last_snapshot_is_read(dat
     with Engine.open(settings) as owner:
         with pytest.raises(Exception, match="in use"):
             connect(settings=settings)  # no snapshot yet: nothing to fall back on
-        owner.export_parquet()
+        owner.exports.parquet()
         with pytest.warns(UserWarning, match="last Parquet snapshot"):
             heard = connect(settings=settings)
         assert heard.mode == "snapshot" and heard.client is None

@@ -12,8 +12,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from heard_local.data_dir_lock import is_locked
 from heard_local.runtime import running_server
-from heard_local.store.lock import is_locked
 from tests.exports.helpers import REPO_ROOT, live_server, server_env
 from tests.notebooks.conftest import KERNEL_NAME, audio_pipeline_available
 

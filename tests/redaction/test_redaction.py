@@ -66,15 +66,15 @@ def test_a_redacted_transcript_is_stored_and_sent_to_the_llm_without_the_card(tm
     with OllamaTestServer() as ollama:
         config = real_settings(tmp_path / "data", ollama_host=ollama.url)
         with Engine.open(config) as engine:
-            configuration, _ = engine.create_configuration({
+            configuration, _ = engine.configurations.create({
                 "tag": "pci", "summary": True, "redact": ["card", "email", "person"],
                 "extraction_fields": [{"name": "reason", "type": "string", "description": "Why they called"}]})
-            submission = engine.submit_transcript({"transcript_text": CALL,
+            submission = engine.ingest.transcript({"transcript_text": CALL,
                                                    "configuration_id": configuration.configuration_id,
                                                    "metadata": {"agent_name": "Sam"}})
-            assert engine.wait_for_job(submission.job.job_id, timeout=60).status is JobStatus.COMPLETED
+            assert engine.jobs.wait(submission.job.job_id, timeout=60).status is JobStatus.COMPLETED
             tid = submission.job.transcription_id
-            key = engine.create_api_key("redaction")[1]
+            key = engine.keys.create("redaction")[1]
             with TestClient(create_app(engine)) as client:
                 body = client.get(f"/api/v1/transcriptions/{tid}", headers={"X-API-Key": key}).json()
                 spans = client.get(f"/api/v1/transcriptions/{tid}/redactions", headers={"X-API-Key": key}).json()
@@ -107,14 +107,14 @@ def test_a_spoken_card_is_gone_from_the_text_the_llm_request_and_the_recording(t
     ], stereo=True)
     with OllamaTestServer() as ollama:
         with Engine.open(real_settings(tmp_path / "data", ollama_host=ollama.url)) as engine:
-            configuration, _ = engine.create_configuration({"tag": "pci", "summary": True, "redact": ["card"],
+            configuration, _ = engine.configurations.create({"tag": "pci", "summary": True, "redact": ["card"],
                                                             "redact_audio": True})
-            submission = engine.submit_audio_file(call.path, configuration=configuration.configuration_id)
-            assert engine.wait_for_job(submission.job.job_id, timeout=180).status is JobStatus.COMPLETED
+            submission = engine.ingest.audio_file(call.path, configuration=configuration.configuration_id)
+            assert engine.jobs.wait(submission.job.job_id, timeout=180).status is JobStatus.COMPLETED
             tid = submission.job.transcription_id
-            transcription = engine.get_transcription(tid)
+            transcription = engine.transcriptions.get(tid)
             spans = engine.corrections.redactions(tid)["redactions"]
-            media = engine.media_path(tid)
+            media = engine.transcriptions.media_path(tid)
             original = Path(submission.job.payload["media_path"])
         prompts = "\n".join(user_text(r) for r in ollama.chat_requests)
     assert transcription.details is not None

@@ -51,8 +51,8 @@ def seed_real_calls(data_dir: Path) -> SeededCalls:
     ids: dict[str, str] = {}
     with Engine.open(real_settings(data_dir)) as engine:
         for name, path in paths.items():
-            submission = engine.submit_audio_file(path, original_name=path.name)
-            job = engine.wait_for_job(submission.job.job_id, timeout=300)
+            submission = engine.ingest.audio_file(path, original_name=path.name)
+            job = engine.jobs.wait(submission.job.job_id, timeout=300)
             assert job.status is JobStatus.COMPLETED, f"{name}: {job}"
             ids[name] = submission.job.transcription_id
     return SeededCalls(data_dir=data_dir, ids=ids)

@@ -26,8 +26,8 @@ def client(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
 
 def test_ui_at_root_and_api_untouched(client: TestClient, engine: Engine) -> None:
     secret_phrase = "the vault code is seven seven four"
-    submission = engine.submit_transcript({"transcript_text": f"Agent: Hello.\nCustomer: {secret_phrase}."})
-    engine.wait_for_job(submission.job.job_id, timeout=30)
+    submission = engine.ingest.transcript({"transcript_text": f"Agent: Hello.\nCustomer: {secret_phrase}."})
+    engine.jobs.wait(submission.job.job_id, timeout=30)
 
     page = client.get("/")
     assert page.status_code == 200 and "heard-local" in page.text and "gradio" in page.text.lower()
@@ -42,8 +42,8 @@ def test_ui_at_root_and_api_untouched(client: TestClient, engine: Engine) -> Non
 
 
 def test_media_route_knows_only_transcriptions(client: TestClient, engine: Engine) -> None:
-    submission = engine.submit_transcript({"transcript_text": "Agent: Hello.\nCustomer: Hi."})
-    engine.wait_for_job(submission.job.job_id, timeout=30)
+    submission = engine.ingest.transcript({"transcript_text": "Agent: Hello.\nCustomer: Hi."})
+    engine.jobs.wait(submission.job.job_id, timeout=30)
     # A transcript has no recording; unknown ids and paths get the same answer.
     assert client.get(f"/ui/media/{submission.job.transcription_id}").status_code == 404
     assert client.get("/ui/media/heard.duckdb").status_code == 404

@@ -35,6 +35,7 @@ from heard_local.ui.tabs.configurations import fields_from_table, vocabulary_fro
 from heard_local.ui.tabs.ingest import build_metadata
 from heard_local.ui.tabs.transcriptions import build_filter
 from heard_local.ui.transcript_html import find_highlights, render_conversation, render_fields, speaker_colors
+from tests.support.engine_internals import models_of
 
 
 def transcription(segments: list[Segment], **details: Any) -> Transcription:
@@ -271,7 +272,7 @@ def test_the_settings_tab_shows_the_bundled_whisper_model_in_use_and_why(nothing
 
     with Engine.open(settings) as engine:
         assert "Bundled fallback" not in render_status(engine)  # not known before the model loads
-        engine.models.transcriber.get()
+        models_of(engine).transcriber.get()
         page = render_status(engine)
     assert "Bundled fallback" in page
     assert "tiny.en (bundled, English only)" in page

@@ -44,8 +44,8 @@ def mounted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mounted]:
                             ollama_host="http://127.0.0.1:9", ollama_timeout_seconds=2.0)
         engine = Engine.open(settings)
         try:
-            submission = engine.submit_transcript({"transcript_text": "Agent: Hello.\nCustomer: My PIN is 4821."})
-            engine.wait_for_job(submission.job.job_id, timeout=30)
+            submission = engine.ingest.transcript({"transcript_text": "Agent: Hello.\nCustomer: My PIN is 4821."})
+            engine.jobs.wait(submission.job.job_id, timeout=30)
             info = ServerInfo.new(BASE, "test")
             yield Mounted(build_app(engine, info, ui=True), info, submission.job.transcription_id)
         finally:

@@ -32,9 +32,9 @@ class Processed:
 
 
 def process(engine: Engine, path: Path, metadata: dict[str, object]) -> Transcription:
-    submission = engine.submit_audio_file(path, metadata=metadata)
-    engine.wait_for_job(submission.job.job_id, timeout=600)
-    transcription = engine.get_transcription(submission.job.transcription_id)
+    submission = engine.ingest.audio_file(path, metadata=metadata)
+    engine.jobs.wait(submission.job.job_id, timeout=600)
+    transcription = engine.transcriptions.get(submission.job.transcription_id)
     assert transcription.status is TranscriptionStatus.COMPLETED, transcription.error
     return transcription
 
@@ -77,4 +77,4 @@ def voices_client(voices_engine: Engine) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def voices_headers(voices_engine: Engine) -> dict[str, str]:
-    return {"X-API-Key": voices_engine.create_api_key("voices-tests")[1]}
+    return {"X-API-Key": voices_engine.keys.create("voices-tests")[1]}

@@ -8,11 +8,12 @@ import numpy as np
 from heard_local.domain.voice import Voiceprint
 from heard_local.engine.voices import VoiceProfiles
 from heard_local.pipeline.voiceprints import MATCH_THRESHOLD, match_speakers
+from tests.support.engine_internals import store_of
 from tests.voices.conftest import Processed
 
 
 def test_every_speaker_of_an_audio_call_keeps_a_voiceprint(call: Processed) -> None:
-    voices = call.engine.store.voices
+    voices = store_of(call.engine).voices
     for transcription in (call.original, call.reencoded):
         assert transcription.details is not None
         assert voices.speakers_with_voiceprints(transcription.transcription_id) == sorted(
@@ -25,7 +26,7 @@ def test_every_speaker_of_an_audio_call_keeps_a_voiceprint(call: Processed) -> N
 
 
 def test_remembering_names_the_speaker_in_its_own_conversation(call: Processed) -> None:
-    speakers = call.engine.get_transcription(call.original.transcription_id).details.speakers  # type: ignore[union-attr]
+    speakers = call.engine.transcriptions.get(call.original.transcription_id).details.speakers  # type: ignore[union-attr]
     assert speakers[call.agent].name == "Jennifer"
     assert speakers[call.agent].voice_id == call.profile.voice_id
     assert call.profile.role == "Agent" and call.profile.source_speaker == call.agent
@@ -52,7 +53,7 @@ def test_the_remembered_agent_is_recognised_in_the_mp3_copy_and_the_caller_is_no
 
 
 def test_the_caller_scores_well_below_the_agents_profile(call: Processed) -> None:
-    voices = call.engine.store.voices
+    voices = store_of(call.engine).voices
     profile = voices.profile_vectors()[call.profile.voice_id]
     caller = next(s for s in voices.speakers_with_voiceprints(call.original.transcription_id) if s != call.agent)
     caller_print = voices.voiceprint(call.original.transcription_id, caller)
@@ -87,5 +88,5 @@ def test_recognising_without_profiles_keeps_the_speakers(call: Processed) -> Non
 
     speakers = {"SPEAKER_00": SpeakerInfo(role="Agent")}
     prints = {"SPEAKER_00": Voiceprint(vector=np.ones(256, np.float32) / 16, speech_seconds=5.0)}
-    assert VoiceProfiles(call.engine.store).recognise({}, speakers) == speakers
-    assert VoiceProfiles(call.engine.store).recognise(prints, speakers)["SPEAKER_00"].voice_id is None
+    assert VoiceProfiles(store_of(call.engine)).recognise({}, speakers) == speakers
+    assert VoiceProfiles(store_of(call.engine)).recognise(prints, speakers)["SPEAKER_00"].voice_id is None

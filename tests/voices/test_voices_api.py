@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from heard_local.domain import TranscriptionStatus
 from heard_local.exports.transcript_formats import render
 from tests.conftest import shared_data_path
+from tests.support.engine_internals import store_of
 from tests.voices.conftest import Processed, process
 
 API = "/api/v1"
@@ -35,7 +36,7 @@ def test_remember_list_and_forget_a_voice(call: Processed, voices_client: TestCl
     assert voice["voice_id"].startswith("voice_") and "embedding" not in voice
     listed = voices_client.get(f"{API}/voices", headers=voices_headers).json()
     assert {v["voice_id"] for v in listed["voices"]} >= {voice["voice_id"], call.profile.voice_id}
-    named = call.engine.get_transcription(call.original.transcription_id).details.speakers  # type: ignore[union-attr]
+    named = call.engine.transcriptions.get(call.original.transcription_id).details.speakers  # type: ignore[union-attr]
     assert named[caller].name == "Elizabeth Davis" and named[caller].voice_id == voice["voice_id"]
 
     where = voices_client.get(f"{API}/voices/{voice['voice_id']}/transcriptions", headers=voices_headers).json()
@@ -46,10 +47,10 @@ def test_remember_list_and_forget_a_voice(call: Processed, voices_client: TestCl
 
     forgotten = voices_client.delete(f"{API}/voices/{voice['voice_id']}", headers=voices_headers)
     assert forgotten.status_code == 200 and forgotten.json() == {"voice_id": voice["voice_id"], "deleted": True}
-    assert voice["voice_id"] not in call.engine.store.voices.profile_vectors()  # its embedding is gone
-    assert call.engine.store.db.fetchone("SELECT count(*) FROM voice_profiles WHERE voice_id = ?",
+    assert voice["voice_id"] not in store_of(call.engine).voices.profile_vectors()  # its embedding is gone
+    assert store_of(call.engine).db.fetchone("SELECT count(*) FROM voice_profiles WHERE voice_id = ?",
                                          [voice["voice_id"]]) == (0,)
-    after = call.engine.get_transcription(call.original.transcription_id).details.speakers  # type: ignore[union-attr]
+    after = call.engine.transcriptions.get(call.original.transcription_id).details.speakers  # type: ignore[union-attr]
     assert after[caller].voice_id is None and after[caller].name is None
     assert after[call.agent].voice_id == call.profile.voice_id  # the other profile is untouched
     assert_error(voices_client.delete(f"{API}/voices/{voice['voice_id']}", headers=voices_headers),
@@ -91,8 +92,8 @@ def test_voice_errors_use_the_contract_envelope(call: Processed, voices_client: 
 
 def test_a_text_transcripts_speaker_has_no_voice_to_remember(call: Processed, voices_client: TestClient,
                                                             voices_headers: dict[str, str]) -> None:
-    submission = call.engine.submit_transcript({"transcript_text": "Agent: Hello there.\nCustomer: Hi."})
-    call.engine.wait_for_job(submission.job.job_id, timeout=60)
+    submission = call.engine.ingest.transcript({"transcript_text": "Agent: Hello there.\nCustomer: Hi."})
+    call.engine.jobs.wait(submission.job.job_id, timeout=60)
     answer = voices_client.post(f"{API}/voices", headers=voices_headers, json={
         "transcription_id": submission.job.transcription_id, "speaker": "SPEAKER_00", "name": "Sam"})
     assert_error(answer, 400, "VALIDATION_ERROR", "speaker")
@@ -102,11 +103,11 @@ def test_a_text_transcripts_speaker_has_no_voice_to_remember(call: Processed, vo
 def test_deleting_a_transcription_deletes_its_voiceprints(call: Processed) -> None:
     engine = call.engine
     sample = process(engine, shared_data_path("pyannote-audio", "sample.wav"), {})
-    assert engine.store.voices.count_voiceprints(sample.transcription_id) >= 1
-    total = engine.store.voices.count_voiceprints()
-    engine.delete_transcription(sample.transcription_id)
-    assert engine.store.voices.count_voiceprints(sample.transcription_id) == 0
-    assert engine.store.voices.count_voiceprints() < total
+    assert store_of(engine).voices.count_voiceprints(sample.transcription_id) >= 1
+    total = store_of(engine).voices.count_voiceprints()
+    engine.transcriptions.delete(sample.transcription_id)
+    assert store_of(engine).voices.count_voiceprints(sample.transcription_id) == 0
+    assert store_of(engine).voices.count_voiceprints() < total
 
 
 def vectors_in(value: object) -> list[list[object]]:
@@ -121,15 +122,15 @@ def vectors_in(value: object) -> list[list[object]]:
 
 def test_no_export_carries_a_voiceprint(call: Processed) -> None:
     engine = call.engine
-    manifest = engine.export_parquet(force=True)
+    manifest = engine.exports.parquet(force=True)
     assert not {"speaker_voiceprints", "voice_profiles"} & set(manifest["tables"])
     for table in manifest["tables"].values():
         path = engine.settings.export_dir / table["file"]
         schema = duckdb.sql(f"DESCRIBE SELECT * FROM '{path}'").fetchall()
         assert not [c for c in schema if "FLOAT" in c[1] and "[" in c[1]], (table, schema)
-    transcription = engine.get_transcription(call.reencoded.transcription_id)
+    transcription = engine.transcriptions.get(call.reencoded.transcription_id)
     assert transcription.status is TranscriptionStatus.COMPLETED
     for answer in (transcription.to_api(), json.loads(render(transcription, "json")),
                    [v.model_dump(mode="json") for v in engine.voices.profiles()]):
         assert not vectors_in(answer) and "embedding" not in json.dumps(answer)
-    assert "embedding" not in engine.export_fields().columns
+    assert "embedding" not in engine.exports.fields().columns

@@ -12,7 +12,7 @@ from tests.voices.conftest import Processed
 
 
 def test_the_transcript_shows_a_recognised_speaker_by_name(call: Processed) -> None:
-    transcription = call.engine.get_transcription(call.reencoded.transcription_id)
+    transcription = call.engine.transcriptions.get(call.reencoded.transcription_id)
     speaker = next(s for s, i in transcription.details.speakers.items()  # type: ignore[union-attr]
                    if i.voice_id == call.profile.voice_id)
     assert transcription.speaker_label(speaker) == "Jennifer"
@@ -26,7 +26,7 @@ def test_remember_this_voice_needs_a_speaker_and_a_name(call: Processed) -> None
     with pytest.raises(ValidationError, match="Pick the speaker"):
         remember_voice(call.engine, tid, None, "Someone")
     caller = next(s for s in call.original.details.speakers if s != call.agent)  # type: ignore[union-attr]
-    assert call.engine.get_transcription(tid).details.speakers[caller].name is None  # type: ignore[union-attr]
+    assert call.engine.transcriptions.get(tid).details.speakers[caller].name is None  # type: ignore[union-attr]
     with pytest.raises(ValidationError, match="name"):
         remember_voice(call.engine, tid, caller, "  ")
     # The agent already has a name (Jennifer): remembering again without typing one adds to that profile.

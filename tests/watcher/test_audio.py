@@ -60,7 +60,7 @@ def test_corrupt_recording_fails_in_the_worker_and_lands_in_failed(audio_engine:
     assert report["error"]["code"] == "VALIDATION_ERROR"
     assert "corrupt" in report["error"]["message"]
     assert report["job_id"].startswith("job_")
-    job = audio_engine.get_job(report["job_id"])
+    job = audio_engine.jobs.get(report["job_id"])
     assert job.status.value == "FAILED"
-    assert audio_engine.get_transcription(report["transcription_id"]).status.value == "FAILED"
+    assert audio_engine.transcriptions.get(report["transcription_id"]).status.value == "FAILED"
     assert (default_folder / "failed" / "broken call.wav").read_bytes() == corrupt

@@ -33,7 +33,7 @@ def test_hundred_files_at_once(engine: Engine, watcher: WatchService, default_fo
         f"{name}{suffix}" for name in names for suffix in ("", ".json", ".txt", ".srt"))
     ids = {json.loads((processed / f"{name}.json").read_text())["transcription_id"] for name in names}
     assert len(ids) == COUNT
-    assert engine.list_transcriptions(limit=1000).total == COUNT
+    assert engine.transcriptions.list(limit=1000).total == COUNT
     assert not (default_folder / "failed").exists()
     for i in (0, 57, 99):
         assert f"call {i}" in (processed / f"call-{i:03d}.txt.txt").read_text(encoding="utf-8")

@@ -22,7 +22,7 @@ def test_transcript_lands_in_processed_with_results(engine: Engine, watcher: Wat
     result = wait_processed(default_folder, "call.txt")
 
     assert not (default_folder / "call.txt").exists()
-    stored = engine.get_transcription(result["transcription_id"])
+    stored = engine.transcriptions.get(result["transcription_id"])
     assert result == json.loads(json.dumps(stored.to_api(), default=str))
     assert result["status"] == "COMPLETED"
     assert result["name"] == "call.txt"
@@ -33,7 +33,7 @@ def test_transcript_lands_in_processed_with_results(engine: Engine, watcher: Wat
     srt = (processed / "call.txt.srt").read_text(encoding="utf-8")
     assert srt.startswith("1\n00:00:00,000 --> ")
     assert "Customer: I have a question about invoice" in srt
-    assert engine.list_transcriptions().total == 1
+    assert engine.transcriptions.list().total == 1
     assert not (default_folder / "failed").exists()
 
 
@@ -51,10 +51,10 @@ def test_slow_writer_is_taken_only_when_complete(open_watcher: OpenWatcher, defa
                 time.sleep(0.1)
 
     result = wait_processed(default_folder, "slow.txt")
-    segments = engine.get_transcription(result["transcription_id"]).details.conversation.segments
+    segments = engine.transcriptions.get(result["transcription_id"]).details.conversation.segments
     assert len(segments) == len(lines)
     assert segments[-1].text == "I have a question about invoice 1009 slow"
-    assert engine.list_transcriptions().total == 1
+    assert engine.transcriptions.list().total == 1
 
 
 @pytest.mark.parametrize("polling", [False, True])
@@ -63,7 +63,7 @@ def test_part_file_is_ignored_until_renamed(engine: Engine, watcher: WatchServic
     part.write_text(transcript(tag="part"), encoding="utf-8")
     time.sleep(STABLE_SECONDS * 4)
     assert part.exists()
-    assert engine.list_transcriptions().total == 0
+    assert engine.transcriptions.list().total == 0
 
     part.rename(default_folder / "download.txt")
 
@@ -97,7 +97,7 @@ def test_directory_dropped_in(engine: Engine, watcher: WatchService, default_fol
 
     wait_processed(default_folder, "batch/a.txt")
     wait_processed(default_folder, "batch/nested/b.txt")
-    assert engine.list_transcriptions().total == 2
+    assert engine.transcriptions.list().total == 2
     # The dropped directory keeps only what the watcher does not take.
     assert files_in(default_folder / "batch") == [".DS_Store"]
 
@@ -112,7 +112,7 @@ def test_duplicate_is_processed_once_and_reported(engine: Engine, watcher: Watch
     second = wait_processed(default_folder, "second.txt")
 
     assert second["transcription_id"] == first["transcription_id"]
-    assert engine.list_transcriptions().total == 1
+    assert engine.transcriptions.list().total == 1
     report = json.loads((default_folder / "processed" / "second.txt.duplicate.json").read_text(encoding="utf-8"))
     assert report["duplicate"] is True
     assert report["duplicate_of"] == {"transcription_id": first["transcription_id"], "name": "first.txt"}
@@ -162,7 +162,7 @@ def test_junk_goes_to_failed_with_the_reason(engine: Engine, watcher: WatchServi
     assert pdf["error"]["code"] == "UNSUPPORTED_FORMAT"
     assert latin1["error"]["code"] == "VALIDATION_ERROR"
     assert "UTF-8" in latin1["error"]["message"]
-    assert engine.list_transcriptions().total == 0
+    assert engine.transcriptions.list().total == 0
 
 
 def test_ignored_names_and_places_are_left_alone(engine: Engine, watcher: WatchService,
@@ -184,7 +184,7 @@ def test_ignored_names_and_places_are_left_alone(engine: Engine, watcher: WatchS
     time.sleep(STABLE_SECONDS * 3)
 
     assert all(path.exists() for path in ignored)
-    assert engine.list_transcriptions().total == 1
+    assert engine.transcriptions.list().total == 1
     assert not (default_folder / "failed").exists()
 
 
@@ -202,7 +202,7 @@ def test_a_file_dropped_into_the_root_is_left_there_with_a_hint(engine: Engine, 
     assert stray.exists()
     assert "README" not in caplog.text
     assert "move it into a folder, e.g. default/" in caplog.text
-    assert engine.list_transcriptions().total == 0
+    assert engine.transcriptions.list().total == 0
 
 
 def test_file_deleted_before_it_settles_is_forgotten(engine: Engine, watcher: WatchService,
@@ -215,7 +215,7 @@ def test_file_deleted_before_it_settles_is_forgotten(engine: Engine, watcher: Wa
     wait_processed(default_folder, "kept.txt")
     time.sleep(STABLE_SECONDS * 2)
 
-    assert engine.list_transcriptions().total == 1
+    assert engine.transcriptions.list().total == 1
     assert files_in(default_folder / "processed") == ["kept.txt", "kept.txt.json", "kept.txt.srt", "kept.txt.txt"]
     assert not (default_folder / "failed").exists()
     wait_until(lambda: watcher.status()["processing"] == 0 and watcher.status()["settling"] == 0,

@@ -10,8 +10,8 @@ from tests.watcher.helpers import transcript, wait_failed, wait_processed
 
 
 def test_folders_choose_their_configuration(engine: Engine, default_folder: Path) -> None:
-    sales, _ = engine.create_configuration({"tag": "Sales"})
-    support, _ = engine.create_configuration({"tag": "support-calls"})
+    sales, _ = engine.configurations.create({"tag": "Sales"})
+    support, _ = engine.configurations.create({"tag": "support-calls"})
     root = default_folder.parent
     for name in ("sales", "team-b", "misc"):
         (root / name).mkdir()
@@ -31,7 +31,7 @@ def test_folders_choose_their_configuration(engine: Engine, default_folder: Path
     unmatched = wait_processed(root / "misc", "m.txt")
     default = wait_processed(default_folder, "d.txt")
 
-    default_id = engine.resolve_configuration(None).configuration_id
+    default_id = engine.configurations.resolve(None).configuration_id
     assert by_tag["configuration_id"] == sales.configuration_id
     assert by_file["configuration_id"] == support.configuration_id
     assert unmatched["configuration_id"] == default_id
@@ -39,11 +39,11 @@ def test_folders_choose_their_configuration(engine: Engine, default_folder: Path
     assert by_tag["metadata"]["source"] == "watch:sales"
     assert by_file["metadata"]["source"] == "zendesk"
     assert by_file["metadata"]["agent_name"] == "Robin"
-    assert engine.get_transcription(by_file["transcription_id"]).to_api()["metadata"]["channel"] == "chat"
+    assert engine.transcriptions.get(by_file["transcription_id"]).to_api()["metadata"]["channel"] == "chat"
 
 
 def test_same_content_in_two_configurations_is_two_transcriptions(engine: Engine, default_folder: Path) -> None:
-    engine.create_configuration({"tag": "sales"})
+    engine.configurations.create({"tag": "sales"})
     (default_folder.parent / "sales").mkdir()
     engine.add_service(WatchService(engine))
     text = transcript(tag="shared")
@@ -79,4 +79,4 @@ def test_broken_folder_settings_fail_files_with_a_clear_reason(engine: Engine, d
     assert "broken/folder.toml is not valid TOML" in broken["error"]["message"]
     assert badmeta["error"]["code"] == "VALIDATION_ERROR"
     assert "channel" in badmeta["error"]["message"]
-    assert engine.list_transcriptions().total == 0
+    assert engine.transcriptions.list().total == 0

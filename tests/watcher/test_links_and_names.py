@@ -36,7 +36,7 @@ def test_links_land_in_failed_unread(engine: Engine, watcher: WatchService, defa
         assert moved.is_symlink() and os.readlink(moved) == str(target)  # the link moved, its target did not
     assert secret.read_text(encoding="utf-8") == SECRET
     assert files_in(default_folder / "processed") == []
-    assert engine.list_transcriptions().total == 0  # nothing was read through a link
+    assert engine.transcriptions.list().total == 0  # nothing was read through a link
 
 
 def test_a_link_in_a_dropped_directory_is_refused_too(engine: Engine, watcher: WatchService, default_folder: Path,
@@ -52,7 +52,7 @@ def test_a_link_in_a_dropped_directory_is_refused_too(engine: Engine, watcher: W
     wait_processed(default_folder, "batch/real.txt")
     report = wait_failed(default_folder, "batch/link.txt")
     assert "symbolic link" in report["error"]["message"]
-    assert engine.list_transcriptions().total == 1
+    assert engine.transcriptions.list().total == 1
 
 
 def test_a_file_name_that_is_not_utf8_lands_in_failed_and_watching_goes_on(engine: Engine, watcher: WatchService,
@@ -67,7 +67,7 @@ def test_a_file_name_that_is_not_utf8_lands_in_failed_and_watching_goes_on(engin
     assert "not valid UTF-8" in report["error"]["message"]
     assert report["file"] == "default/caf\\xe9 call.txt"  # the report itself is valid UTF-8 JSON
     assert sorted(os.listdir(os.fsencode(default_folder / "failed"))) == [raw_name, raw_name + b".error.json"]
-    assert engine.list_transcriptions().total == 0
+    assert engine.transcriptions.list().total == 0
 
     (default_folder / "next.txt").write_text(transcript(tag="next"), encoding="utf-8")
     wait_processed(default_folder, "next.txt")

@@ -37,7 +37,7 @@ def test_file_dropped_while_stopped_is_picked_up_at_start(engine: Engine, defaul
 
     wait_processed(default_folder, "while-down.txt")
     wait_processed(default_folder, "batch/inside.txt")
-    assert engine.list_transcriptions().total == 2
+    assert engine.transcriptions.list().total == 2
 
 
 def test_jobs_queued_at_shutdown_still_land_after_restart(open_watcher: OpenWatcher, default_folder: Path) -> None:
@@ -57,7 +57,7 @@ def test_jobs_queued_at_shutdown_still_land_after_restart(open_watcher: OpenWatc
     first = wait_processed(default_folder, "first.txt")
     second = wait_processed(default_folder, "second.txt")
     other = wait_processed(default_folder, "other.txt")
-    assert engine.list_transcriptions().total == 2
+    assert engine.transcriptions.list().total == 2
     assert second["transcription_id"] == first["transcription_id"] != other["transcription_id"]
     processed = default_folder / "processed"
     # Reconnected, not mistaken for duplicates of themselves; the real duplicate stays one.
@@ -78,7 +78,7 @@ def test_file_renamed_while_stopped_is_still_the_original(open_watcher: OpenWatc
     engine, _ = open_watcher()
 
     result = wait_processed(default_folder, "after.txt")
-    assert engine.list_transcriptions().total == 1
+    assert engine.transcriptions.list().total == 1
     assert result["name"] == "before.txt"
     assert not (default_folder / "processed" / "after.txt.duplicate.json").exists()
 
@@ -102,7 +102,7 @@ def test_watcher_killed_with_a_job_queued(settings: Settings, default_folder: Pa
     engine, _ = open_watcher()
 
     result = wait_processed(default_folder, "call.txt")
-    assert engine.list_transcriptions().total == 1
+    assert engine.transcriptions.list().total == 1
     assert "killed" in (default_folder / "processed" / "call.txt.txt").read_text(encoding="utf-8")
     assert not (default_folder / "processed" / "call.txt.duplicate.json").exists()
     assert result["status"] == "COMPLETED"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from heard_local.api.deps import CallerDep, EngineDep
 from heard_local.api.openapi import MAX_OFFSET, errors
+from heard_local.views import CustomerPage, CustomerView
 
 router = APIRouter(tags=["customers"], responses=errors(404))
 
@@ -19,14 +20,12 @@ def list_customers(
     search: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> dict[str, Any]:
-    customers, total = engine.list_customers(search=search, limit=limit, offset=offset)
-    return {"customers": [c.model_dump(mode="json") for c in customers], "total": total, "limit": limit,
-            "offset": offset}
+) -> CustomerPage:
+    customers, total = engine.customers.list(search=search, limit=limit, offset=offset)
+    return CustomerPage(customers=customers, total=total, limit=limit, offset=offset)
 
 
 @router.get("/customers/{customer_id}", summary="A customer with their conversations")
-def get_customer(customer_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
-    customer = engine.get_customer(customer_id)
-    conversations = engine.customer_conversations(customer_id)
-    return {**customer.model_dump(mode="json"), "conversations": conversations.items}
+def get_customer(customer_id: str, engine: EngineDep, _caller: CallerDep) -> CustomerView:
+    customer = engine.customers.get(customer_id)
+    return CustomerView.of(customer, engine.customers.conversations(customer_id))

@@ -43,7 +43,7 @@ def export_transcription(
     format: Literal["json", "txt", "srt", "vtt"] = "txt",
     download: Annotated[bool, Query(description="Content-Disposition: attachment instead of inline")] = True,
 ) -> Response:
-    transcription = engine.get_transcription(transcription_id)
+    transcription = engine.transcriptions.get(transcription_id)
     require_transcript(transcription, format)
     body = render(transcription, format)
     return Response(body, media_type=MEDIA_TYPES[format],
@@ -60,19 +60,19 @@ def export_fields(
         description="wide: one row per conversation; long: one row per conversation and field")] = "wide",
     excel: Annotated[bool, Query(description="Byte-order mark and formula-safe cells for spreadsheets")] = False,
 ) -> Response:
-    text = to_csv(engine.export_fields(configuration), layout=layout, excel=excel)
+    text = to_csv(engine.exports.fields(configuration), layout=layout, excel=excel)
     return Response(text.encode("utf-8"), media_type=CSV_MEDIA_TYPE, headers=_disposition("fields.csv", True))
 
 
 @router.get("/exports/parquet", summary="The Parquet snapshot's manifest (when, where, rows per table)")
 def parquet_manifest(engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
     manifest = read_manifest(engine.settings.export_dir)
-    return manifest if manifest is not None else engine.export_parquet()
+    return manifest if manifest is not None else engine.exports.parquet()
 
 
 @router.post("/exports/parquet", summary="Bring the Parquet snapshot up to date now (one file per table)")
 def refresh_parquet(engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
-    return engine.export_parquet()
+    return engine.exports.parquet()
 
 
 @router.get("/exports/parquet/{table}", responses=_file_response(PARQUET_MEDIA_TYPE),
@@ -83,7 +83,7 @@ def parquet_table(table: str, engine: EngineDep, _caller: CallerDep) -> Streamin
         raise NotFoundError(f"No exported table {table!r}; tables: {', '.join(TABLE_NAMES)}", field="table")
     path = engine.settings.export_dir / f"{name}.parquet"
     if not path.is_file():
-        engine.export_parquet()
+        engine.exports.parquet()
     # Open before answering: the snapshot service may replace the file meanwhile, and this open
     # handle keeps serving the complete old one.
     handle = open(path, "rb")  # noqa: SIM115 - closed by _chunks when the response ends

@@ -16,10 +16,11 @@ from heard_local.api.idempotency import IdempotencyKey, accepted, request_hash
 from heard_local.api.openapi import errors
 from heard_local.api.security import Caller
 from heard_local.api.uploads import FILE_FIELD, receive_upload
-from heard_local.domain import AudioUrlIngest, IngestMetadata, TranscriptIngest
+from heard_local.domain import AudioUrlIngest, IngestMetadata, Submission, TranscriptIngest
 from heard_local.domain.validation import parse
-from heard_local.engine import Engine, Submission
+from heard_local.engine import Engine
 from heard_local.errors import ValidationError
+from heard_local.views import JobView, SubmissionView
 
 router = APIRouter(tags=["ingestion"])
 
@@ -63,11 +64,11 @@ async def ingest_transcript(body: TranscriptIngest, request: Request, engine: En
     if idempotency_key is None:
         # The common call, on the event loop: it awaits the batched write instead of holding a worker
         # thread, which is what lets 50 concurrent clients share one commit cheaply.
-        submission = await engine.submit_transcript_async(body)
-        return JSONResponse(submission.to_api(), status_code=202)
+        submission = await engine.ingest.transcript_async(body)
+        return JSONResponse(SubmissionView.of(submission).dump(), status_code=202)
     return await _accepted(request, engine, caller, idempotency_key,
                            lambda: request_hash("ingest/transcript", body.model_dump(mode="json")),
-                           lambda: engine.submit_transcript(body))
+                           lambda: engine.ingest.transcript(body))
 
 
 @router.post("/ingest/audio", status_code=202, responses={202: _ACCEPTED, **errors(404, 409, 415, 422)},
@@ -96,7 +97,7 @@ async def _ingest_url(request: Request, engine: Engine, caller: Caller, key: str
     body = parse(AudioUrlIngest, data)
     return await _accepted(request, engine, caller, key,
                            lambda: request_hash("ingest/audio_url", body.model_dump(mode="json")),
-                           lambda: engine.submit_audio_url(body))
+                           lambda: engine.ingest.audio_url(body))
 
 
 async def _ingest_upload(request: Request, content_type: str, engine: Engine, caller: Caller,
@@ -123,8 +124,8 @@ async def _ingest_upload(request: Request, content_type: str, engine: Engine, ca
             return request_hash("ingest/audio_file", sha256, meta.model_dump(mode="json"), configuration)
 
         def submit() -> Any:
-            return engine.submit_audio_file(path, metadata=meta, configuration=configuration,
-                                            original_name=filename, move=True)
+            return engine.ingest.audio_file(path, metadata=meta, configuration=configuration,
+                                            original_name=filename, move=True, sha256=sha256)
 
         return await _accepted(request, engine, caller, key, fingerprint, submit)
     finally:
@@ -140,11 +141,13 @@ async def _accepted(request: Request, engine: Engine, caller: Caller, key: str |
     return await request.app.state.idempotent_threads.run(accepted, engine, caller, key, fingerprint, submit)
 
 
-@router.get("/ingest/jobs/{job_id}", summary="Status of an ingestion job", responses=errors(404))
-def job_status(job_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
-    return engine.job_view(job_id)
+@router.get("/ingest/jobs/{job_id}", summary="Status of an ingestion job", responses=errors(404),
+            response_model_exclude_unset=True)
+def job_status(job_id: str, engine: EngineDep, _caller: CallerDep) -> JobView:
+    return engine.jobs.view(job_id)
 
 
-@router.get("/jobs/{job_id}", summary="Status of an ingestion job (alias)", responses=errors(404))
-def job_status_alias(job_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
-    return engine.job_view(job_id)
+@router.get("/jobs/{job_id}", summary="Status of an ingestion job (alias)", responses=errors(404),
+            response_model_exclude_unset=True)
+def job_status_alias(job_id: str, engine: EngineDep, _caller: CallerDep) -> JobView:
+    return engine.jobs.view(job_id)

@@ -15,6 +15,8 @@ from heard_local.api.deps import CallerDep, EngineDep
 from heard_local.api.errors import envelope
 from heard_local.api.openapi import errors
 from heard_local.api.security import require_admin
+from heard_local.domain import ApiKey
+from heard_local.views import KeyCreated, KeyList, StatusView
 
 log = logging.getLogger(__name__)
 
@@ -41,26 +43,26 @@ async def health(engine: EngineDep) -> Any:
 
 
 @router.get("/status", summary="Queue, workers, models and the LLM (Ollama)")
-def status(engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
-    return {**engine.status(), "llm": engine.llm_health()}
+def status(engine: EngineDep, _caller: CallerDep) -> StatusView:
+    return StatusView.of(engine.status(), engine.llm_health())
 
 
 @router.post("/keys", status_code=201, summary="Create an API key (admin; the key is shown once)")
-def create_key(body: KeyCreate, engine: EngineDep, caller: CallerDep) -> dict[str, Any]:
+def create_key(body: KeyCreate, engine: EngineDep, caller: CallerDep) -> KeyCreated:
     require_admin(caller)
-    api_key, secret = engine.create_api_key(body.name)
-    return {**api_key.model_dump(mode="json"), "key": secret}
+    api_key, secret = engine.keys.create(body.name)
+    return KeyCreated.of(api_key, secret)
 
 
 @router.get("/keys", summary="List API keys (admin)")
-def list_keys(engine: EngineDep, caller: CallerDep) -> dict[str, Any]:
+def list_keys(engine: EngineDep, caller: CallerDep) -> KeyList:
     require_admin(caller)
-    return {"keys": [k.model_dump(mode="json") for k in engine.list_api_keys()]}
+    return KeyList(keys=engine.keys.list())
 
 
 @router.delete("/keys/{key_id}", summary="Revoke an API key (admin)")
-def revoke_key(key_id: str, request: Request, engine: EngineDep, caller: CallerDep) -> dict[str, Any]:
+def revoke_key(key_id: str, request: Request, engine: EngineDep, caller: CallerDep) -> ApiKey:
     require_admin(caller)
-    revoked = engine.revoke_api_key(key_id)
+    revoked = engine.keys.revoke(key_id)
     request.app.state.key_cache.forget(revoked.key_id)
-    return revoked.model_dump(mode="json")
+    return revoked

@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from heard_local.api.deps import CallerDep, EngineDep
 from heard_local.api.openapi import MAX_OFFSET, errors
-from heard_local.domain import TranscriptionGroup, TranscriptionStatus
-from heard_local.store import TranscriptionFilter
+from heard_local.domain import TranscriptionFilter, TranscriptionGroup, TranscriptionStatus
+from heard_local.views import GroupView, ReprocessView, TranscriptionDeleted, TranscriptionPage, TranscriptionView
 
 router = APIRouter(tags=["transcriptions"], responses=errors(404, 409))
 
@@ -51,52 +52,55 @@ def list_transcriptions(
     created_to: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> dict[str, Any]:
-    page = engine.list_transcriptions(
+) -> TranscriptionPage:
+    page = engine.transcriptions.list(
         TranscriptionFilter(configuration_id=configuration_id, status=status, group=group, language=language,
                             customer_id=customer_id, channel=channel, search=search, created_from=created_from,
                             created_to=created_to),
         limit=limit, offset=offset,
     )
-    return {"transcriptions": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}
+    return TranscriptionPage.of(page)
 
 
-@router.get("/transcriptions/{transcription_id}", summary="Get a transcription")
+@router.get("/transcriptions/{transcription_id}", summary="Get a transcription", response_model=TranscriptionView,
+            response_model_exclude_unset=True)
 def get_transcription(
     transcription_id: str, engine: EngineDep, _caller: CallerDep,
     words: Annotated[bool, Query(description="Add each segment's timed words: [{word, start, end, probability}]")]
     = False,
-) -> dict[str, Any]:
-    return engine.get_transcription(transcription_id).to_api(words=words)
+) -> Any:
+    transcription = engine.transcriptions.get(transcription_id)
+    if words:  # the documented shape plus ``words`` per segment, which the view leaves out
+        return JSONResponse(transcription.to_api(words=True))
+    return TranscriptionView.of(transcription)
 
 
-@router.patch("/transcriptions/{transcription_id}", summary="Rename a transcription")
+@router.patch("/transcriptions/{transcription_id}", summary="Rename a transcription",
+              response_model_exclude_unset=True)
 def patch_transcription(transcription_id: str, body: TranscriptionPatch, engine: EngineDep,
-                        _caller: CallerDep) -> dict[str, Any]:
-    return engine.rename_transcription(transcription_id, body.name).to_api()
+                        _caller: CallerDep) -> TranscriptionView:
+    return TranscriptionView.of(engine.transcriptions.rename(transcription_id, body.name))
 
 
 @router.delete("/transcriptions/{transcription_id}", summary="Delete a transcription and its media")
-def delete_transcription(transcription_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
-    engine.delete_transcription(transcription_id)
-    return {"transcription_id": transcription_id, "deleted": True}
+def delete_transcription(transcription_id: str, engine: EngineDep, _caller: CallerDep) -> TranscriptionDeleted:
+    engine.transcriptions.delete(transcription_id)
+    return TranscriptionDeleted(transcription_id=transcription_id)
 
 
 @router.post("/update-transcription-group", summary="Set a transcription's group (or null)")
-def update_group(body: GroupUpdate, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
-    transcription = engine.set_group(body.transcription_id, body.group)
-    return {"transcription_id": transcription.transcription_id,
-            "group": transcription.group.value if transcription.group else None}
+def update_group(body: GroupUpdate, engine: EngineDep, _caller: CallerDep) -> GroupView:
+    return GroupView.of(engine.transcriptions.set_group(body.transcription_id, body.group))
 
 
-@router.post("/transcriptions/{transcription_id}/speakers", summary="Name a speaker (SPEAKER_00 -> 'Sarah')")
+@router.post("/transcriptions/{transcription_id}/speakers", summary="Name a speaker (SPEAKER_00 -> 'Sarah')",
+             response_model_exclude_unset=True)
 def rename_speaker(transcription_id: str, body: SpeakerRename, engine: EngineDep,
-                   _caller: CallerDep) -> dict[str, Any]:
-    return engine.rename_speaker(transcription_id, body.speaker, body.name).to_api()
+                   _caller: CallerDep) -> TranscriptionView:
+    return TranscriptionView.of(engine.transcriptions.rename_speaker(transcription_id, body.speaker, body.name))
 
 
 @router.post("/transcriptions/{transcription_id}/reprocess", status_code=202,
              summary="Re-run extraction and summary without transcribing again")
-def reprocess(transcription_id: str, engine: EngineDep, _caller: CallerDep) -> dict[str, Any]:
-    job = engine.reprocess(transcription_id)
-    return {"job_id": job.job_id, "status": job.status.api_status, "transcription_id": transcription_id}
+def reprocess(transcription_id: str, engine: EngineDep, _caller: CallerDep) -> ReprocessView:
+    return ReprocessView.of(engine.jobs.reprocess(transcription_id))

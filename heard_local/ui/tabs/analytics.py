@@ -33,7 +33,7 @@ PLOT_HEIGHT = 260
 
 
 def fetch_report(engine: Engine, configuration_id: str, *, narrative: bool) -> dict[str, Any]:
-    return engine.analytics_report(configuration_id, include_narrative=narrative)
+    return engine.analytics.report(configuration_id, include_narrative=narrative)
 
 
 def bar_plot(x: str, y: str, title: str, elem_id: str, x_title: str, **options: Any) -> tuple[gr.BarPlot, gr.HTML]:
@@ -54,7 +54,7 @@ def plot_update(frame: pd.DataFrame, **options: Any) -> tuple[gr.BarPlot, gr.HTM
 
 def busiest_configuration(ctx: UiContext) -> str | None:
     """The configuration of the most recent conversation (what a user most likely wants to see)."""
-    recent = ctx.engine.list_transcriptions(limit=1).items
+    recent = ctx.engine.transcriptions.list(limit=1).items
     if recent:
         return str(recent[0]["configuration_id"])
     configurations = ctx.configurations()

@@ -161,12 +161,12 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
 
     def picker(selected: str | None) -> gr.Dropdown:
         choices = [(c.tag + (" (default)" if c.is_default else ""), c.configuration_id)
-                   for c in engine.list_configurations()]
+                   for c in engine.configurations.list()]
         return gr.Dropdown(choices=[*choices, ("+ New configuration", NEW)], value=selected or NEW)
 
     @friendly
     def load(selected: str | None) -> tuple[Any, ...]:
-        configuration = engine.get_configuration(selected) if selected and selected != NEW else None
+        configuration = engine.configurations.get(selected) if selected and selected != NEW else None
         return (*form_values(configuration), "")
 
     pick.input(load, inputs=[pick], outputs=[*form, message], api_visibility="private")
@@ -197,16 +197,16 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
         data = form_data(**dict(zip(("tag", "summary", "summary_language", "analytics_language", "vocabulary",
                                      "fields", "success_url", "error_url"), values, strict=True)))
         if selected and selected != NEW:
-            configuration = engine.update_configuration(selected, data)
+            configuration = engine.configurations.update(selected, data)
             note = alert(f"Saved “{configuration.tag}”. New conversations use it at once; use “Re-run "
                          "extraction” to apply changed fields to earlier ones.", "success")
         else:
-            configuration, signing_secret = engine.create_configuration(data)
+            configuration, signing_secret = engine.configurations.create(data)
             note = (f'<div class="hl-alert hl-alert-success"><strong>Created “{esc(configuration.tag)}”.</strong> '
                     "Webhook signing secret (for verifying deliveries): "
                     f'<code class="hl-secret">{esc(signing_secret)}</code></div>')
         return (picker(configuration.configuration_id), *form_values(configuration), note,
-                render_overview(engine.list_configurations()))
+                render_overview(engine.configurations.list()))
 
     save_event = save.click(on_save, inputs=[pick, *form], outputs=[pick, *form, message, overview],
                             api_visibility="private")
@@ -216,7 +216,7 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
     def show_secret(selected: str | None) -> str:
         if not selected or selected == NEW:
             raise ValidationError("Save the configuration first.")
-        value = engine.webhook_secret(selected)
+        value = engine.configurations.webhook_secret(selected)
         return (f'<div class="hl-alert hl-alert-info">Webhook signing secret: <code class="hl-secret">{esc(value)}'
                 "</code> — deliveries are signed with it (Standard Webhooks).</div>") if value else alert(
             "This configuration has no signing secret.", "info")
@@ -227,7 +227,7 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
     def on_reprocess(selected: str | None) -> str:
         if not selected or selected == NEW:
             raise ValidationError("Pick a saved configuration first.")
-        jobs = engine.reprocess_configuration(selected)
+        jobs = engine.jobs.reprocess_configuration(selected)
         return alert(f"Queued {len(jobs)} conversation{'s' if len(jobs) != 1 else ''} for extraction and "
                      "summary. Progress is shown in “Add conversations”.", "success")
 
@@ -239,22 +239,22 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
             return tuple(gr.skip() for _ in range(len(form) + 3))
         if not selected or selected == NEW:
             raise ValidationError("Pick a saved configuration to delete.")
-        tag_text = engine.get_configuration(selected).tag
-        engine.delete_configuration(selected)
+        tag_text = engine.configurations.get(selected).tag
+        engine.configurations.delete(selected)
         return (picker(NEW), *form_values(None), alert(f"Deleted “{tag_text}”.", "success"),
-                render_overview(engine.list_configurations()))
+                render_overview(engine.configurations.list()))
 
     delete_event = delete.click(on_delete, inputs=[pick, confirmed], outputs=[pick, *form, message, overview],
                                 js=scripts.confirm("Delete this configuration?"), api_visibility="private")
     ctx.configuration_events.append(delete_event)
 
     def initial() -> tuple[Any, ...]:
-        configurations = engine.list_configurations()
+        configurations = engine.configurations.list()
         first = configurations[0] if configurations else None
         return (render_overview(configurations), picker(first.configuration_id if first else NEW),
                 *form_values(first))
 
-    tab.select(lambda: render_overview(engine.list_configurations()), outputs=[overview], show_progress="hidden",
+    tab.select(lambda: render_overview(engine.configurations.list()), outputs=[overview], show_progress="hidden",
                api_visibility="private")
     ctx.loaders.append((initial, [overview, pick, *form]))
 

@@ -19,8 +19,8 @@ PAGE = 200
 
 
 def customer_detail(engine: Engine, customer_id: str) -> str:
-    customer = engine.get_customer(customer_id)
-    page = engine.customer_conversations(customer_id)
+    customer = engine.customers.get(customer_id)
+    page = engine.customers.conversations(customer_id)
     history = render_transcriptions(page.items, {customer.customer_id: customer}, history=True)
     return (render_customer_card(customer) + '<div class="hl-subsection">Conversation history</div>' + history)
 
@@ -41,7 +41,7 @@ def build(ctx: UiContext, tab: gr.Tab) -> Callable[[Any], None]:
 
     @friendly
     def listing(query: str) -> str:
-        customers, _ = engine.list_customers(search=(query or "").strip() or None, limit=PAGE)
+        customers, _ = engine.customers.list(search=(query or "").strip() or None, limit=PAGE)
         return render_customers(customers)
 
     search.submit(listing, inputs=[search], outputs=[table], api_visibility="private")

@@ -10,8 +10,10 @@ from typing import Any
 
 import gradio as gr
 
-from heard_local.domain import Configuration, Job, JobKind, JobStatus
+from heard_local.domain import Configuration, Job, JobStatus
+from heard_local.domain.job import TranscriptPayload
 from heard_local.engine import Engine
+from heard_local.engine.intake import HEAD_BYTES, is_transcript, transcript_text
 from heard_local.errors import HeardError, ValidationError
 from heard_local.ui import scripts
 from heard_local.ui.context import UiContext, open_transcript
@@ -24,7 +26,6 @@ log = logging.getLogger(__name__)
 
 AUDIO_FILE_TYPES = ["audio", ".wav", ".mp3", ".flac", ".m4a", ".mp4", ".webm", ".ogg", ".opus", ".oga", ".aac", ".amr",
                     ".awb", ".wma", ".aif", ".aiff", ".caf", ".3gp", ".3g2", ".au", ".ac3", ".wv", ".txt"]
-TEXT_SUFFIXES = {".txt", ".text"}
 CHANNEL_CHOICES = [("Not set", ""), ("Voice call", "voice"), ("Meeting", "meeting"), ("Chat", "chat"),
                    ("Email", "email")]
 LANGUAGE_CHOICES = language_choices(("Detect automatically", ""))
@@ -95,13 +96,14 @@ def submit_all(engine: Engine, *, files: list[str] | None, recording: str | None
         path = Path(path_text)
         label = path.name
         try:
-            if path.suffix.lower() in TEXT_SUFFIXES:
-                text = path.read_text(encoding="utf-8", errors="replace")
+            raw = path.read_bytes()
+            if is_transcript(path.name, raw[:HEAD_BYTES]):
+                text = transcript_text(raw, path.name)  # strict: bad bytes are refused, never replaced
                 meta = {**metadata, "name": metadata.get("name") or path.stem}
-                note(label, engine.submit_transcript({"transcript_text": text, "metadata": meta,
+                note(label, engine.ingest.transcript({"transcript_text": text, "metadata": meta,
                                                       "configuration_id": configuration_id or None}))
             else:
-                note(label, engine.submit_audio_file(path, metadata=metadata, configuration=configuration_id or None,
+                note(label, engine.ingest.audio_file(path, metadata=metadata, configuration=configuration_id or None,
                                                      original_name=path.name, move=True))
         except HeardError as exc:
             problems.append(f"{label}: {exc.message}")
@@ -111,7 +113,7 @@ def submit_all(engine: Engine, *, files: list[str] | None, recording: str | None
         stamp = datetime.now().strftime("%Y-%m-%d %H:%M")
         name = metadata.get("name") or f"Microphone recording {stamp}"
         try:
-            note("Microphone recording", engine.submit_audio_file(
+            note("Microphone recording", engine.ingest.audio_file(
                 Path(recording), metadata={**metadata, "name": name}, configuration=configuration_id or None,
                 original_name=f"{name}.wav", move=True))
         except HeardError as exc:
@@ -119,7 +121,7 @@ def submit_all(engine: Engine, *, files: list[str] | None, recording: str | None
     if transcript and transcript.strip():
         name = metadata.get("name") or f"Pasted transcript {datetime.now().strftime('%Y-%m-%d %H:%M')}"
         try:
-            note("Pasted transcript", engine.submit_transcript({
+            note("Pasted transcript", engine.ingest.transcript({
                 "transcript_text": transcript, "metadata": {**metadata, "name": name},
                 "configuration_id": configuration_id or None}))
         except HeardError as exc:
@@ -144,31 +146,31 @@ def result_html(done: list[str], problems: list[str]) -> str:
 
 
 def job_title(engine: Engine, job: Job) -> str:
-    name = (job.payload.get("metadata") or {}).get("name")
-    if name:
-        return str(name)
-    if job.kind is JobKind.TRANSCRIPT:
-        first_line = next((line for line in str(job.payload.get("transcript_text", "")).splitlines() if line.strip()),
-                          "")
-        return "Transcript · " + (first_line[:60] + ("…" if len(first_line) > 60 else ""))
+    """The conversation's name (the submission's metadata is stored once, on the transcription), else
+    a transcript's first line."""
     try:
-        transcription = engine.get_transcription(job.transcription_id)
-        return transcription.name or "Recording"
+        name = engine.transcriptions.get(job.transcription_id).name
     except HeardError:
-        return "Recording"
+        name = None
+    if name:
+        return name
+    if isinstance(job.payload, TranscriptPayload):
+        first_line = next((line for line in job.payload.transcript_text.splitlines() if line.strip()), "")
+        return "Transcript · " + (first_line[:60] + ("…" if len(first_line) > 60 else ""))
+    return "Recording"
 
 
 def job_cards(engine: Engine, limit: int = JOBS_SHOWN) -> list[JobCard]:
     """Active jobs first (all of them), then the most recent finished ones, up to ``limit`` in all."""
-    jobs = engine.list_jobs(limit=200)
+    jobs = engine.jobs.list(limit=200)
     active = [j for j in jobs if j.status in (JobStatus.PENDING, JobStatus.IN_PROGRESS)]
     finished = [j for j in jobs if j not in active]
     chosen = active + finished[: max(0, limit - len(active))]
-    configurations: dict[str, Configuration] = {c.configuration_id: c for c in engine.list_configurations()}
+    configurations: dict[str, Configuration] = {c.configuration_id: c for c in engine.configurations.list()}
     cards = []
     for job in chosen:
         try:
-            view = engine.job_view(job.job_id)
+            view = engine.jobs.view(job.job_id).dump()
         except HeardError:
             continue  # deleted meanwhile
         configuration = configurations.get(job.configuration_id)

@@ -208,14 +208,14 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
                          interactive=False, buttons=["copy"], elem_id="hl-new-key")
 
     def keys_view() -> tuple[str, gr.Dropdown]:
-        keys = engine.list_api_keys()
+        keys = engine.keys.list()
         return render_keys(keys), gr.Dropdown(choices=key_choices(keys), value=None)
 
     @friendly
     def on_create(name: str) -> tuple[Any, ...]:
         if not (name or "").strip():
             raise ValidationError("Give the key a name, e.g. the integration that will use it.")
-        _, secret = engine.create_api_key(name.strip())
+        _, secret = engine.keys.create(name.strip())
         table, choices = keys_view()
         return table, choices, gr.Textbox(value=secret, visible=True), ""
 
@@ -230,7 +230,7 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
             return gr.skip(), gr.skip(), gr.skip()
         if not key_id:
             raise ValidationError("Pick the key to revoke.")
-        revoked = engine.revoke_api_key(key_id)
+        revoked = engine.keys.revoke(key_id)
         gr.Info(f"Key “{revoked.name}” revoked: it stops working at once.", duration=4)
         table, choices = keys_view()
         return table, choices, gr.Textbox(value="", visible=False)

@@ -40,16 +40,16 @@ EMPTY = empty_state("No conversation open", "Pick one in the Conversations tab, 
 
 def latest_job(engine: Engine, transcription_id: str) -> Job | None:
     """The most recent job of a transcription (its processing, or a re-run)."""
-    return engine.latest_job(transcription_id)
+    return engine.jobs.latest_for_transcription(transcription_id)
 
 
 def job_card_html(engine: Engine, job: Job) -> str:
     try:
-        configuration = engine.get_configuration(job.configuration_id)
+        configuration = engine.configurations.get(job.configuration_id)
         extract, summarize = bool(configuration.extraction_fields), configuration.summary
     except HeardError:
         extract = summarize = False
-    card = job_card(engine.job_view(job.job_id), job_title(engine, job),
+    card = job_card(engine.jobs.view(job.job_id).dump(), job_title(engine, job),
                     stages_for(job.kind.value, extract=extract, summarize=summarize))
     return f'<div class="hl-jobs">{render_job(card)}</div>'
 
@@ -81,7 +81,7 @@ def render_view(engine: Engine, transcription_id: str) -> ViewParts:
     if not transcription_id:
         return nothing_open()
     try:
-        transcription = engine.get_transcription(transcription_id)
+        transcription = engine.transcriptions.get(transcription_id)
     except HeardError:
         return nothing_open(alert("This conversation no longer exists (it was deleted).", "warning"))
     customer = _customer(engine, transcription)
@@ -99,7 +99,7 @@ def render_view(engine: Engine, transcription_id: str) -> ViewParts:
             status_html = job_card_html(engine, job)  # a re-run in progress
             watch = transcription_id
     completed = transcription.status is TranscriptionStatus.COMPLETED
-    media = engine.media_path(transcription_id) if completed else None
+    media = engine.transcriptions.media_path(transcription_id) if completed else None
     choices = speaker_choices(transcription)
     return ViewParts(
         empty=gr.HTML(visible=False),
@@ -132,7 +132,7 @@ def apply_correction(engine: Engine, transcription_id: str, data: dict[str, Any]
     elif action == "merge":
         corrections.merge(transcription_id, index)
     elif action == "split":
-        details = engine.get_transcription(transcription_id).details
+        details = engine.transcriptions.get(transcription_id).details
         segments = details.conversation.segments if details else []
         text = segments[index].text if 0 <= index < len(segments) else ""
         at = int(data.get("at", 0))  # the cursor's offset in the line: split before the word it is in
@@ -157,14 +157,14 @@ def _customer(engine: Engine, transcription: Transcription) -> Customer | None:
     if not transcription.customer_id:
         return None
     try:
-        return engine.get_customer(transcription.customer_id)
+        return engine.customers.get(transcription.customer_id)
     except HeardError:
         return None
 
 
 def _field_types(engine: Engine, transcription: Transcription) -> dict[str, str]:
     try:
-        configuration = engine.get_configuration(transcription.configuration_id)
+        configuration = engine.configurations.get(transcription.configuration_id)
     except HeardError:
         return {}
     return {f.name: f.type.value for f in configuration.extraction_fields}
@@ -216,10 +216,10 @@ def build(ctx: UiContext) -> Callable[[Any], Any]:
             raise ValidationError("Pick the speaker to rename first.")
         if len(new_name or "") > 100:
             raise ValidationError("A speaker name can be at most 100 characters.")
-        engine.rename_speaker(transcription_id, speaker_id, (new_name or "").strip() or None)
+        engine.transcriptions.rename_speaker(transcription_id, speaker_id, (new_name or "").strip() or None)
         parts = render_view(engine, transcription_id)
         gr.Info("Speaker renamed." if (new_name or "").strip() else "Speaker name reset.", duration=3)
-        parts.speaker = gr.Dropdown(choices=speaker_choices(engine.get_transcription(transcription_id)),
+        parts.speaker = gr.Dropdown(choices=speaker_choices(engine.transcriptions.get(transcription_id)),
                                     value=speaker_id)
         return (*parts.as_tuple(), "")
 
@@ -230,7 +230,7 @@ def build(ctx: UiContext) -> Callable[[Any], Any]:
     def remember_speaker_voice(transcription_id: str, speaker_id: str | None, new_name: str) -> tuple[Any, ...]:
         gr.Info(remember_voice(engine, transcription_id, speaker_id, new_name), duration=5)
         parts = render_view(engine, transcription_id)
-        parts.speaker = gr.Dropdown(choices=speaker_choices(engine.get_transcription(transcription_id)),
+        parts.speaker = gr.Dropdown(choices=speaker_choices(engine.transcriptions.get(transcription_id)),
                                     value=speaker_id)
         return (*parts.as_tuple(), "")
 
@@ -249,7 +249,7 @@ def build(ctx: UiContext) -> Callable[[Any], Any]:
 
     @friendly
     def rename(transcription_id: str, new_name: str) -> tuple[Any, ...]:
-        engine.rename_transcription(transcription_id, (new_name or "").strip() or None)
+        engine.transcriptions.rename(transcription_id, (new_name or "").strip() or None)
         gr.Info("Name saved.", duration=3)
         return render_view(engine, transcription_id).as_tuple()
 
@@ -257,14 +257,14 @@ def build(ctx: UiContext) -> Callable[[Any], Any]:
 
     @friendly
     def change_group(transcription_id: str, group_value: str) -> str:
-        transcription = engine.set_group(transcription_id, group_value or None)
+        transcription = engine.transcriptions.set_group(transcription_id, group_value or None)
         return render_header(transcription, _customer(engine, transcription))
 
     group.input(change_group, inputs=[ctx.current_id, group], outputs=[header], api_visibility="private")
 
     @friendly
     def rerun_llm(transcription_id: str) -> tuple[Any, ...]:
-        engine.reprocess(transcription_id)
+        engine.jobs.reprocess(transcription_id)
         gr.Info("Extraction and summary will be re-run; progress is shown above.", duration=4)
         return render_view(engine, transcription_id).as_tuple()
 
@@ -274,7 +274,7 @@ def build(ctx: UiContext) -> Callable[[Any], Any]:
     def remove(transcription_id: str, answer: str) -> tuple[Any, ...]:
         if answer != "yes" or not transcription_id:
             return tuple(gr.skip() for _ in range(len(outputs) + 2))
-        engine.delete_transcription(transcription_id)
+        engine.transcriptions.delete(transcription_id)
         gr.Info("Conversation deleted.", duration=4)
         return (*nothing_open().as_tuple(), "", gr.Tabs(selected=TAB_TRANSCRIPTIONS))
 

@@ -9,10 +9,9 @@ from typing import Any
 
 import gradio as gr
 
-from heard_local.domain import TranscriptionGroup, TranscriptionStatus
+from heard_local.domain import TranscriptionFilter, TranscriptionGroup, TranscriptionStatus
 from heard_local.engine import Engine
 from heard_local.errors import HeardError, ValidationError
-from heard_local.store import TranscriptionFilter
 from heard_local.ui import scripts
 from heard_local.ui.context import UiContext, open_transcript
 from heard_local.ui.errors import friendly
@@ -64,14 +63,14 @@ def build_filter(*, search: str, configuration_id: str, status: str, group: str,
 
 def list_page(engine: Engine, flt: TranscriptionFilter, offset: int) -> tuple[str, str, int]:
     """(table html, page label, offset actually used)."""
-    page = engine.list_transcriptions(flt, limit=PAGE_SIZE, offset=max(0, offset))
+    page = engine.transcriptions.list(flt, limit=PAGE_SIZE, offset=max(0, offset))
     if page.total and offset >= page.total:  # the page emptied (deletions, new filter): go back to the last one
         offset = max(0, (page.total - 1) // PAGE_SIZE * PAGE_SIZE)
-        page = engine.list_transcriptions(flt, limit=PAGE_SIZE, offset=offset)
+        page = engine.transcriptions.list(flt, limit=PAGE_SIZE, offset=offset)
     customers = {}
     for customer_id in {i.get("customer_id") for i in page.items if i.get("customer_id")}:
         with contextlib.suppress(HeardError):
-            customers[customer_id] = engine.get_customer(customer_id)
+            customers[customer_id] = engine.customers.get(customer_id)
     return render_transcriptions(page.items, customers), page_text(page.total, offset, PAGE_SIZE), offset
 
 
@@ -80,7 +79,7 @@ def set_groups(engine: Engine, ids: list[str], group: str) -> tuple[int, list[st
     problems = []
     for transcription_id in ids:
         try:
-            engine.set_group(transcription_id, None if group == "NONE" else group)
+            engine.transcriptions.set_group(transcription_id, None if group == "NONE" else group)
             changed += 1
         except HeardError as exc:
             problems.append(exc.message)
@@ -176,7 +175,7 @@ def build(ctx: UiContext, tab: gr.Tab) -> None:
     ctx.customer_links.append(table)
 
     def customer_choices() -> gr.Dropdown:
-        customers, _ = engine.list_customers(limit=500)
+        customers, _ = engine.customers.list(limit=500)
         return gr.Dropdown(choices=[("Any customer", "")] + [(customer_label(c), c.customer_id) for c in customers])
 
     tab.select(refresh, inputs=[offset, *filters], outputs=outputs, show_progress="hidden", api_visibility="private")

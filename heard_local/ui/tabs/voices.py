@@ -27,7 +27,7 @@ def remember_voice(engine: Engine, transcription_id: str, speaker_id: str | None
     returns what to tell the user."""
     if not speaker_id:
         raise ValidationError("Pick the speaker whose voice to remember first.")
-    transcription = engine.get_transcription(transcription_id)
+    transcription = engine.transcriptions.get(transcription_id)
     info = transcription.details.speakers.get(speaker_id) if transcription.details else None
     name = (typed_name or "").strip() or (info.name if info and info.name else "")
     if not name:

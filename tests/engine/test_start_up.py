@@ -12,10 +12,11 @@ from pathlib import Path
 import httpx
 
 from heard_local.config import Settings
+from heard_local.data_dir_lock import DataDirLock
 from heard_local.domain import JobStatus, TranscriptionStatus
 from heard_local.engine import Engine
 from heard_local.runtime import server_url
-from heard_local.store.lock import DataDirLock
+from tests.support.engine_internals import store_of
 from tests.support.processes import cli_env, free_port
 
 
@@ -23,7 +24,7 @@ def _start_and_die(settings: Settings) -> None:
     """Open the data directory, start the queued job, and stop as a crash would: the job stays
     IN_PROGRESS (no worker finishes or releases it)."""
     engine = Engine.open(settings, workers=False)
-    claimed = engine.store.jobs.claim_many(list({job.kind for job in engine.list_jobs()}), 1)
+    claimed = store_of(engine).jobs.claim_many(list({job.kind for job in engine.jobs.list()}), 1)
     assert len(claimed) == 1
     engine.close()
 
@@ -31,27 +32,27 @@ def _start_and_die(settings: Settings) -> None:
 def test_a_job_interrupted_on_every_attempt_ends_failed_at_start(settings: Settings) -> None:
     settings = settings.model_copy(update={"job_max_attempts": 2})
     with Engine.open(settings, workers=False) as engine:
-        job = engine.submit_transcript({"transcript_text": "Agent: hello"}).job
+        job = engine.ingest.transcript({"transcript_text": "Agent: hello"}).job
     _start_and_die(settings)
     with Engine.open(settings, workers=False) as engine:
-        resumed = engine.get_job(job.job_id)
+        resumed = engine.jobs.get(job.job_id)
         assert resumed.status is JobStatus.PENDING and resumed.attempts == 1  # one attempt left: it resumes
     _start_and_die(settings)
     with Engine.open(settings, workers=False) as engine:
-        failed = engine.get_job(job.job_id)
+        failed = engine.jobs.get(job.job_id)
         assert failed.status is JobStatus.FAILED
         assert failed.last_error is not None and "interrupted 2 times" in failed.last_error
-        transcription = engine.get_transcription(job.transcription_id)
+        transcription = engine.transcriptions.get(job.transcription_id)
         assert transcription.status is TranscriptionStatus.FAILED
     with Engine.open(settings) as engine:  # and it stays failed: workers never pick it up again
         time.sleep(0.5)
-        assert engine.get_job(job.job_id).status is JobStatus.FAILED
+        assert engine.jobs.get(job.job_id).status is JobStatus.FAILED
 
 
 PROBER = """
 import sys, time
 from pathlib import Path
-from heard_local.store.lock import is_locked
+from heard_local.data_dir_lock import is_locked
 path, until = Path(sys.argv[1]), time.monotonic() + float(sys.argv[2])
 print("probing", flush=True)
 while time.monotonic() < until:

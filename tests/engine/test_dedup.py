@@ -23,18 +23,18 @@ def _wav(path: Path, seconds: float = 1.0, freq: float = 440.0) -> Path:
 
 def test_same_transcript_twice_is_one_job(engine: Engine) -> None:
     body = {"transcript_text": "Agent: hello\nCustomer: hi", "metadata": {"source": "api"}}
-    first = engine.submit_transcript(body)
-    second = engine.submit_transcript({**body, "metadata": {"source": "watch-folder"}})
+    first = engine.ingest.transcript(body)
+    second = engine.ingest.transcript({**body, "metadata": {"source": "watch-folder"}})
     assert not first.duplicate and second.duplicate
     assert second.job.job_id == first.job.job_id
     assert second.job.transcription_id == first.job.transcription_id
-    assert engine.list_transcriptions().total == 1
+    assert engine.transcriptions.list().total == 1
 
 
 def test_same_transcript_with_another_configuration_is_another_job(engine: Engine) -> None:
-    other, _ = engine.create_configuration({"tag": "Other"})
-    first = engine.submit_transcript({"transcript_text": "Agent: hello"})
-    second = engine.submit_transcript({"transcript_text": "Agent: hello",
+    other, _ = engine.configurations.create({"tag": "Other"})
+    first = engine.ingest.transcript({"transcript_text": "Agent: hello"})
+    second = engine.ingest.transcript({"transcript_text": "Agent: hello",
                                        "configuration_id": other.configuration_id})
     assert not second.duplicate and second.job.job_id != first.job.job_id
 
@@ -43,8 +43,8 @@ def test_same_audio_bytes_under_different_names_is_one_job(engine: Engine, tmp_p
     original = _wav(tmp_path / "call.wav")
     copy = tmp_path / "renamed copy.wav"
     copy.write_bytes(original.read_bytes())
-    first = engine.submit_audio_file(original, original_name="call.wav")
-    second = engine.submit_audio_file(copy, original_name="renamed copy.wav", move=True)
+    first = engine.ingest.audio_file(original, original_name="call.wav")
+    second = engine.ingest.audio_file(copy, original_name="renamed copy.wav", move=True)
     assert second.duplicate and second.job.job_id == first.job.job_id
     assert not copy.exists()  # a moved duplicate is not left behind
     stored = list((engine.settings.media_dir).rglob("*.wav"))
@@ -52,14 +52,14 @@ def test_same_audio_bytes_under_different_names_is_one_job(engine: Engine, tmp_p
 
 
 def test_different_audio_is_a_new_job(engine: Engine, tmp_path: Path) -> None:
-    a = engine.submit_audio_file(_wav(tmp_path / "a.wav", freq=440))
-    b = engine.submit_audio_file(_wav(tmp_path / "b.wav", freq=880))
+    a = engine.ingest.audio_file(_wav(tmp_path / "a.wav", freq=440))
+    b = engine.ingest.audio_file(_wav(tmp_path / "b.wav", freq=880))
     assert not b.duplicate and a.job.job_id != b.job.job_id
 
 
 def test_a_deleted_transcription_can_be_ingested_again(engine: Engine) -> None:
-    first = engine.submit_transcript({"transcript_text": "Agent: once more"})
-    engine.wait_for_job(first.job.job_id, timeout=30)
-    engine.delete_transcription(first.job.transcription_id)
-    again = engine.submit_transcript({"transcript_text": "Agent: once more"})
+    first = engine.ingest.transcript({"transcript_text": "Agent: once more"})
+    engine.jobs.wait(first.job.job_id, timeout=30)
+    engine.transcriptions.delete(first.job.transcription_id)
+    again = engine.ingest.transcript({"transcript_text": "Agent: once more"})
     assert not again.duplicate and again.job.job_id != first.job.job_id

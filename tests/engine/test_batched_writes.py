@@ -20,6 +20,8 @@ from heard_local.errors import InternalError, RateLimitedError
 from heard_local.store.database import Database
 from heard_local.store.group_commit import GroupCommit
 from heard_local.store.rows import _ARROW_MIN_ROWS, insert_rows
+from heard_local.views import SubmissionView
+from tests.support.engine_internals import store_of
 
 
 @pytest.fixture
@@ -129,12 +131,12 @@ def test_a_failing_bulk_insert_leaves_the_table_as_it_was(db: Database) -> None:
 
 def test_concurrent_async_ingests_are_stored_once_each_and_identical_ones_are_duplicates(engine: Engine) -> None:
     async def ingest() -> list[dict[str, object]]:
-        distinct = [engine.submit_transcript_async({"transcript_text": f"Agent: call {i}\nCustomer: thanks",
+        distinct = [engine.ingest.transcript_async({"transcript_text": f"Agent: call {i}\nCustomer: thanks",
                                                     "metadata": {"customer_email": f"u{i % 7}@example.com"}})
                     for i in range(60)]
-        same = [engine.submit_transcript_async({"transcript_text": "Agent: the same words\nCustomer: yes"})
+        same = [engine.ingest.transcript_async({"transcript_text": "Agent: the same words\nCustomer: yes"})
                 for _ in range(5)]
-        return [s.to_api() for s in await asyncio.gather(*distinct, *same)]
+        return [SubmissionView.of(s).dump() for s in await asyncio.gather(*distinct, *same)]
 
     answers = asyncio.run(ingest())
     distinct, same = answers[:60], answers[60:]
@@ -142,23 +144,23 @@ def test_concurrent_async_ingests_are_stored_once_each_and_identical_ones_are_du
     assert len({a["job_id"] for a in same}) == 1
     assert [a["duplicate"] for a in same].count(False) == 1
     for answer in answers:
-        assert engine.get_job(str(answer["job_id"])).transcription_id == answer["transcription_id"]
-    customers = engine.store.db.fetchall("SELECT count(DISTINCT customer_id) FROM transcriptions "
+        assert engine.jobs.get(str(answer["job_id"])).transcription_id == answer["transcription_id"]
+    customers = store_of(engine).db.fetchall("SELECT count(DISTINCT customer_id) FROM transcriptions "
                                          "WHERE customer_id IS NOT NULL")
     assert customers == [(7,)]
-    engine.wait_for_job(str(distinct[0]["job_id"]), timeout=30)
-    assert engine.get_job(str(distinct[0]["job_id"])).status is JobStatus.COMPLETED
+    engine.jobs.wait(str(distinct[0]["job_id"]), timeout=30)
+    assert engine.jobs.get(str(distinct[0]["job_id"])).status is JobStatus.COMPLETED
 
 
 def test_a_configuration_tag_is_found_once_created_and_follows_a_rename(engine: Engine) -> None:
-    assert engine.store.configurations.find_by_tag("Support") is None  # remembered as absent ...
-    configuration, _ = engine.create_configuration({"tag": "Support"})
+    assert store_of(engine).configurations.find_by_tag("Support") is None  # remembered as absent ...
+    configuration, _ = engine.configurations.create({"tag": "Support"})
     # ... until created
-    assert engine.resolve_configuration("support").configuration_id == configuration.configuration_id
-    engine.update_configuration(configuration.configuration_id, {"tag": "Sales"})
-    assert engine.store.configurations.find_by_tag("Support") is None
-    assert engine.resolve_configuration("Sales").tag == "Sales"
-    submission = engine.submit_transcript({"transcript_text": "Agent: hi\nCustomer: hello",
+    assert engine.configurations.resolve("support").configuration_id == configuration.configuration_id
+    engine.configurations.update(configuration.configuration_id, {"tag": "Sales"})
+    assert store_of(engine).configurations.find_by_tag("Support") is None
+    assert engine.configurations.resolve("Sales").tag == "Sales"
+    submission = engine.ingest.transcript({"transcript_text": "Agent: hi\nCustomer: hello",
                                            "metadata": {"configuration_id": "Sales"}})
     assert submission.job.configuration_id == configuration.configuration_id
 
