@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The longest text one transcript line may be corrected to (characters).
+MAX_SEGMENT_TEXT = 10_000
 
 class TranscriptionStatus(StrEnum):
     PENDING = "PENDING"

@@ -97,8 +97,9 @@ class JobRunner:
         """The configuration's ``redact`` applied before anything is stored (engine/redaction_stage.py)."""
         media = None
         if configuration.redact_audio and job.kind is JobKind.AUDIO:  # an audio_url job's file is known by now
-            media = self.store.jobs.get(job.job_id).payload.get("media_path")
-        metadata = IngestMetadata.model_validate(job.payload.get("metadata", {}))
+            payload = self.store.jobs.get(job.job_id).payload
+            media = payload.media_path if isinstance(payload, AudioFilePayload | AudioUrlPayload) else None
+        metadata = IngestMetadata.model_validate(self.store.transcriptions.metadata(job.transcription_id))
         return run_redaction(conversation, configuration, metadata, media=Path(media) if media else None,
                              region=self.settings.default_phone_region, decoder=self.decoder)
 

@@ -12,10 +12,10 @@ import difflib
 import re
 
 from heard_local.domain import Segment, SegmentWord
+from heard_local.domain.transcription import MAX_SEGMENT_TEXT
 from heard_local.errors import NotFoundError, ValidationError
 
 SPEAKER_ID = re.compile(r"^SPEAKER_\d{2,}$")
-MAX_SEGMENT_TEXT = 10_000
 
 
 def _segment(segments: list[Segment], index: int) -> Segment:

@@ -62,7 +62,7 @@ def test_a_corrected_line_keeps_the_timings_of_the_words_left_alone_and_survives
     api.client.close()
     api.engine.close()
     with Engine.open(real_settings(api.data_dir)) as reopened:
-        key = reopened.create_api_key("after-restart")[1]
+        key = reopened.keys.create("after-restart")[1]
         with TestClient(create_app(reopened)) as client:
             body = client.get(f"/api/v1/transcriptions/{api.ids['phone_call']}", headers={"X-API-Key": key}).json()
             assert body["details"]["conversation"]["segments"][index]["text"] == corrected
@@ -98,26 +98,28 @@ def test_a_line_moves_to_the_other_speaker_and_the_subtitles_follow(api: Api) ->
 
 def test_split_at_a_word_and_merge_back_then_undo_everything(api: Api) -> None:
     before = segments_of(api, "phone_call")
-    words = before[0]["words"]
+    i = max(range(len(before)), key=lambda n: len(before[n]["words"]))  # the line with the most words
+    words = before[i]["words"]
+    assert len(words) >= 2
     at = len(words) // 2
-    split = api.client.post(f"{base(api, 'phone_call')}/segments/0/split", json={"word_index": at},
+    split = api.client.post(f"{base(api, 'phone_call')}/segments/{i}/split", json={"word_index": at},
                             headers=api.headers)
     assert split.status_code == 200, split.text
     parts = split.json()["details"]["conversation"]["segments"]
     assert len(parts) == len(before) + 1
-    head, tail = parts[0], parts[1]
+    head, tail = parts[i], parts[i + 1]
     assert head["words"] == words[:at] and tail["words"] == words[at:]
-    assert head["start"] == before[0]["start"] and head["end"] == words[at - 1]["end"]
-    assert tail["start"] == words[at]["start"] and tail["end"] == before[0]["end"]
-    assert f"{head['text']} {tail['text']}" == before[0]["text"]
-    assert parts[2:] == before[1:]
+    assert head["start"] == before[i]["start"] and head["end"] == words[at - 1]["end"]
+    assert tail["start"] == words[at]["start"] and tail["end"] == before[i]["end"]
+    assert f"{head['text']} {tail['text']}" == before[i]["text"]
+    assert parts[:i] == before[:i] and parts[i + 2:] == before[i + 1:]
 
-    merged = api.client.post(f"{base(api, 'phone_call')}/segments/0/merge", headers=api.headers)
+    merged = api.client.post(f"{base(api, 'phone_call')}/segments/{i}/merge", headers=api.headers)
     assert merged.status_code == 200, merged.text
     assert merged.json()["details"]["conversation"]["segments"] == before  # merging undoes the split exactly
 
     history = api.client.get(f"{base(api, 'phone_call')}/segments/edits", headers=api.headers).json()
-    assert [(e["seq"], e["kind"], e["segment_index"]) for e in history["edits"]] == [(1, "split", 0), (2, "merge", 0)]
+    assert [(e["seq"], e["kind"], e["segment_index"]) for e in history["edits"]] == [(1, "split", i), (2, "merge", i)]
     assert history["original_segments"] == [{k: s[k] for k in ("text", "speaker", "start", "end")} for s in before]
 
     one = api.client.post(f"{base(api, 'phone_call')}/segments/undo", headers=api.headers).json()

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from heard_local.api import create_app
 from heard_local.domain import JobStatus, RedactKind
+from heard_local.domain.job import AudioFilePayload
 from heard_local.engine import Engine
 from heard_local.pipeline.redaction_detect import find_spans, luhn_valid
 from tests.support import speech
@@ -115,7 +116,9 @@ def test_a_spoken_card_is_gone_from_the_text_the_llm_request_and_the_recording(t
             transcription = engine.transcriptions.get(tid)
             spans = engine.corrections.redactions(tid)["redactions"]
             media = engine.transcriptions.media_path(tid)
-            original = Path(submission.job.payload["media_path"])
+            payload = submission.job.payload
+            assert isinstance(payload, AudioFilePayload)
+            original = Path(payload.media_path)
         prompts = "\n".join(user_text(r) for r in ollama.chat_requests)
     assert transcription.details is not None
     segments = transcription.details.conversation.segments

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from heard_local.api.deps import CallerDep, EngineDep
 from heard_local.api.openapi import errors
-from heard_local.pipeline.segment_edits import MAX_SEGMENT_TEXT
+from heard_local.domain.transcription import MAX_SEGMENT_TEXT
 
 router = APIRouter(tags=["corrections"], responses=errors(400, 404, 409))
 
