@@ -74,7 +74,7 @@ from heard_local.domain.languages import DETECT, language_name
 from heard_local.engine.configurations import ConfigurationService
 from heard_local.engine.models import ModelManager
 from heard_local.errors import LlmUnavailableError
-from heard_local.pipeline.extraction import parse_choices
+from heard_local.pipeline.field_choices import parse_choices
 from heard_local.pipeline.narrative import facts_for_prompt
 from heard_local.store import Store
 from heard_local.store.analytics import FieldDefinition

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heard_local.domain.configuration import Webhooks
-from heard_local.pipeline.extraction import _without_parentheses, parse_choices, split_choices
+from heard_local.pipeline.field_choices import _without_parentheses, parse_choices, split_choices
 from heard_local.pipeline.structured import fenced_body
 
 OLD_CHOICE_SEPARATOR = re.compile(r"\s*(?:,\s*(?:or\s+)?|;\s*|\|\s*|\s+or\s+)\s*", re.IGNORECASE)
