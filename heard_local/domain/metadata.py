@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from heard_local.domain.configuration import _check_language
+from heard_local.domain.customer import normalize_email, normalize_phone
 from heard_local.domain.transcription import Channel
 
 MAX_TRANSCRIPT_CHARS = 2_000_000
@@ -74,6 +75,17 @@ class IngestMetadata(BaseModel):
 
     def stored(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True, exclude={"configuration_id"})
+
+    def identified(self, default_region: str) -> tuple[dict[str, Any], str | None, str | None]:
+        """``(stored, phone, email)``: what the transcription keeps, with the customer's normalised phone
+        and email added, and those two (the keys customers are matched by)."""
+        phone, email = normalize_phone(self.phone, default_region), normalize_email(self.customer_email)
+        stored = self.stored()
+        if phone:
+            stored["normalized_phone"] = phone
+        if email:
+            stored["normalized_email"] = email
+        return stored, phone, email
 
 
 class TranscriptIngest(BaseModel):

@@ -29,8 +29,6 @@ from heard_local.domain import (
     Segment,
     SpeakerInfo,
     Summary,
-    normalize_email,
-    normalize_phone,
 )
 from heard_local.domain.job import BatchImportPayload
 from heard_local.engine.batch_output import BatchOutput
@@ -99,13 +97,7 @@ class _Importer:
             metadata = IngestMetadata.model_validate(json.loads(row.get("metadata") or "{}"))
         except ValueError:
             metadata = IngestMetadata(name=row.get("name"))
-        phone = normalize_phone(metadata.phone, self.settings.default_phone_region)
-        email = normalize_email(metadata.customer_email)
-        stored = metadata.stored()
-        if phone:
-            stored["normalized_phone"] = phone
-        if email:
-            stored["normalized_email"] = email
+        stored, phone, email = metadata.identified(self.settings.default_phone_region)
         sha = row["content_sha256"]
         media = self._keep_media(Path(row["source_path"]), sha) if row["status"] == "COMPLETED" else None
         return PreparedIngest(

@@ -20,8 +20,6 @@ from heard_local.domain import (
     JobStatus,
     Submission,
     TranscriptIngest,
-    normalize_email,
-    normalize_phone,
 )
 from heard_local.domain.job import AudioFilePayload, AudioUrlPayload, JobPayload, TranscriptPayload
 from heard_local.domain.validation import parse
@@ -144,13 +142,7 @@ class IngestService:
     def _prepare(self, *, kind: JobKind, configuration: Configuration, metadata: IngestMetadata, sha256: str,
                  payload: JobPayload, media_path: str | None, estimate: float) -> PreparedIngest:
         """Everything an ingest needs that takes no database: ids, normalised identifiers, JSON."""
-        phone = normalize_phone(metadata.phone, self._settings.default_phone_region)
-        email = normalize_email(metadata.customer_email)
-        stored_metadata = metadata.stored()
-        if phone:
-            stored_metadata["normalized_phone"] = phone
-        if email:
-            stored_metadata["normalized_email"] = email
+        stored_metadata, phone, email = metadata.identified(self._settings.default_phone_region)
         return PreparedIngest(
             kind=kind, configuration_id=configuration.configuration_id,
             dedup_key=f"{sha256}:{configuration.configuration_id}", sha256=sha256,
