@@ -125,7 +125,7 @@ def test_jfk_text_equals_the_single_machine_engines(output: Path, single_machine
     segments = BatchOutput(output).read("segments")
     assert segments is not None
     batch_text = [s["text"] for s in segments.to_pylist() if s["transcription_id"] == jfk["transcription_id"]]
-    local = single_machine.get_transcription(single_machine.list_transcriptions().items[0]["transcription_id"])
+    local = single_machine.transcriptions.get(single_machine.transcriptions.list().items[0]["transcription_id"])
     assert local.details is not None
     engine_text = [s.text for s in local.details.conversation.segments]
     assert batch_text == engine_text and "ask not what your country can do for you" in " ".join(batch_text)
@@ -133,7 +133,7 @@ def test_jfk_text_equals_the_single_machine_engines(output: Path, single_machine
 
 def test_the_columns_are_the_export_snapshots(output: Path, single_machine: Engine, root: Path) -> None:
     snapshot = root / "snapshot"
-    single_machine.export_parquet(snapshot)
+    single_machine.exports.parquet(snapshot)
     for table in ("transcriptions", "segments", "fields"):
         exported = pq.read_schema(snapshot / f"{table}.parquet")
         batch = BatchOutput(output).read(table)

@@ -126,7 +126,8 @@ def test_no_export_carries_a_voiceprint(call: Processed) -> None:
     assert not {"speaker_voiceprints", "voice_profiles"} & set(manifest["tables"])
     for table in manifest["tables"].values():
         path = engine.settings.export_dir / table["file"]
-        schema = duckdb.sql(f"DESCRIBE SELECT * FROM '{path}'").fetchall()
+        with duckdb.connect() as con:  # its own connection: the module's default one may be busy elsewhere
+            schema = con.sql(f"DESCRIBE SELECT * FROM '{path}'").fetchall()
         assert not [c for c in schema if "FLOAT" in c[1] and "[" in c[1]], (table, schema)
     transcription = engine.transcriptions.get(call.reencoded.transcription_id)
     assert transcription.status is TranscriptionStatus.COMPLETED
