@@ -28,6 +28,7 @@ from heard_local.domain.listing import Page, TranscriptionFilter
 from heard_local.errors import HTTP_STATUS_BY_CODE, NotFoundError, ValidationError
 from heard_local.store.database import Database
 from heard_local.store.rows import dumps, insert_rows, loads
+from heard_local.store.speakers import read_speakers, write_speakers
 from heard_local.store.voices import VoiceRepo
 
 _SELECT = """
@@ -142,11 +143,7 @@ class TranscriptionRepo:
 
     def rename_speaker(self, transcription_id: str, speaker: str, name: str | None) -> None:
         with self.db.write() as cur:
-            row = cur.execute("SELECT speakers FROM transcriptions WHERE transcription_id = ?",
-                              [transcription_id]).fetchone()
-            if row is None:
-                raise NotFoundError(f"Transcription {transcription_id} not found", field="transcription_id")
-            speakers = loads(row[0], {})
+            speakers = read_speakers(cur, transcription_id)
             known = {r[0] for r in cur.execute(
                 "SELECT DISTINCT speaker FROM segments WHERE transcription_id = ?", [transcription_id]
             ).fetchall()}
@@ -156,8 +153,7 @@ class TranscriptionRepo:
             info = speakers.get(speaker, {})
             info["name"] = name.strip() if name and name.strip() else None
             speakers[speaker] = info
-            cur.execute("UPDATE transcriptions SET speakers = ?, updated_at = ? WHERE transcription_id = ?",
-                        [dumps(speakers), to_db(utcnow()), transcription_id])
+            write_speakers(cur, transcription_id, speakers)
 
     def delete(self, cur: duckdb.DuckDBPyConnection, transcription_id: str) -> str | None:
         """Delete a transcription and everything hanging off it; returns its media path (for the caller

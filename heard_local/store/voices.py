@@ -18,7 +18,8 @@ from heard_local.domain.clock import from_db, to_db, utcnow
 from heard_local.domain.voice import VoiceAppearance, Voiceprint, VoiceProfile
 from heard_local.errors import NotFoundError
 from heard_local.store.database import Database
-from heard_local.store.rows import dumps, insert_rows, loads
+from heard_local.store.rows import insert_rows, loads
+from heard_local.store.speakers import read_speakers, write_speakers
 
 _PROFILE_COLUMNS = ("voice_id, name, role, samples, speech_seconds, source_transcription_id, source_speaker, "
                     "created_at, updated_at")
@@ -129,19 +130,13 @@ class VoiceRepo:
                 for info in speakers.values():
                     if info.get("voice_id") == voice_id:
                         info.update(voice_id=None, similarity=None, name=None)
-                cur.execute("UPDATE transcriptions SET speakers = ?, updated_at = ? WHERE transcription_id = ?",
-                            [dumps(speakers), to_db(utcnow()), transcription_id])
+                write_speakers(cur, transcription_id, speakers)
 
     def label_speaker(self, transcription_id: str, speaker: str, info: SpeakerInfo) -> None:
         with self.db.write() as cur:
-            row = cur.execute("SELECT speakers FROM transcriptions WHERE transcription_id = ?",
-                              [transcription_id]).fetchone()
-            if row is None:
-                raise NotFoundError(f"Transcription {transcription_id} not found", field="transcription_id")
-            speakers = loads(row[0], {})
+            speakers = read_speakers(cur, transcription_id)
             speakers[speaker] = info.model_dump()
-            cur.execute("UPDATE transcriptions SET speakers = ?, updated_at = ? WHERE transcription_id = ?",
-                        [dumps(speakers), to_db(utcnow()), transcription_id])
+            write_speakers(cur, transcription_id, speakers)
 
     def forget_source(self, cur: duckdb.DuckDBPyConnection, transcription_id: str) -> None:
         """A deleted transcription's voiceprints go with it; profiles remembered from it stay (the user
