@@ -1,4 +1,5 @@
-"""Fast diarizer vs stock pyannote on a random-weight pipeline of community-1's architecture.
+"""Fast diarizer vs stock pyannote on a random-weight pipeline of community-1's architecture, and the
+built-in diarizer (real weights) against the fast path's wall time.
 
 PyanNet segmentation + WeSpeaker ResNet34 embeddings + VBx clustering, built by
 ``tests.support.tiny_pyannote`` (compute cost does not depend on the weights' values). Audio: real AMI
@@ -50,6 +51,8 @@ def run(quick: bool) -> list[Result]:
             stock = _measure("stock", seconds, pipeline_dir, audio_path, work)
             fast = _measure("fast", seconds, pipeline_dir, audio_path, work)
             results.extend(_rows(seconds, stock, fast))
+            builtin = _measure("builtin", seconds, pipeline_dir, audio_path, work)
+            results.extend(_builtin_rows(seconds, fast, builtin))
         results.append(Result("diarization", "stock: first call, 12 s", stock["first_call_s"], "s",
                               note="after loading the pipeline"))
         results.append(Result("diarization", "fast: first call, 12 s", fast["first_call_s"], "s",
@@ -72,6 +75,20 @@ def _rows(seconds: float, stock: dict[str, Any], fast: dict[str, Any]) -> list[R
         Result("diarization", f"{label}: fast peak RSS", fast["peak_rss_mb"], "MiB"),
         Result("diarization", f"{label}: DER(stock, fast)", 100 * der, "%", f"<= {100 * MAX_DER:g}%", der <= MAX_DER,
                note=f"{len(stock['turns'])} stock turns, {len({t[2] for t in stock['turns']})} speakers"),
+    ]
+
+
+def _builtin_rows(seconds: float, fast: dict[str, Any], builtin: dict[str, Any]) -> list[Result]:
+    """The built-in diarizer (segmentation-3.0 + CAM++, real weights) against issue 14's speed target: at most
+    the community-1 fast path's wall time for the same audio."""
+    label = f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+    return [
+        Result("diarization", f"{label}: builtin wall", builtin["wall_s"], "s",
+               f"<= fast {fast['wall_s']:.1f} s", builtin["wall_s"] <= fast["wall_s"],
+               note=_real_time(builtin, seconds)),
+        Result("diarization", f"{label}: builtin CPU", builtin["cpu_s"], "s"),
+        Result("diarization", f"{label}: builtin peak RSS", builtin["peak_rss_mb"], "MiB",
+               note=f"{len({t[2] for t in builtin['turns']})} speakers"),
     ]
 
 
@@ -139,10 +156,15 @@ def _worker(mode: str, seconds: float, pipeline_dir: Path, audio_path: Path, out
     torch.set_num_threads(THREADS)
     audio = np.load(audio_path, mmap_mode="r")[: int(seconds * SAMPLE_RATE)]
     audio = np.ascontiguousarray(audio)
-    pipeline = Pipeline.from_pretrained(pipeline_dir)
+    if mode == "builtin":
+        from heard_local.adapters.builtin_diarization.pipeline import build_pipeline
+
+        pipeline = build_pipeline()
+    else:
+        pipeline = Pipeline.from_pretrained(pipeline_dir)
 
     def diarize(samples: np.ndarray, **speakers: int) -> Any:
-        if mode == "stock":
+        if mode in ("stock", "builtin"):
             return pipeline({"waveform": torch.from_numpy(samples)[None], "sample_rate": SAMPLE_RATE}, **speakers)
         return diarize_fast(pipeline, samples, SAMPLE_RATE, **speakers)
 
@@ -163,7 +185,7 @@ def _worker(mode: str, seconds: float, pipeline_dir: Path, audio_path: Path, out
         "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
         "peak_rss_mb": after.ru_maxrss / 1024,
         "first_call_s": first_call,
-        "path": last_path(pipeline) if mode == "fast" else "stock",
+        "path": last_path(pipeline) if mode == "fast" else mode,
         "turns": turns,
     }))
 

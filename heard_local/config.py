@@ -53,11 +53,12 @@ class Settings(BaseSettings):
         description="How pyannote's pipeline runs: 'auto' takes the fast path (same turns, several times faster "
         "on a CPU) with the fastest checked backend; 'stock' always calls pyannote's own pipeline",
     )
-    diarizer: Literal["auto", "voice", "pyannote", "off"] = Field(
+    diarizer: Literal["auto", "builtin", "voice", "pyannote", "off"] = Field(
         default="auto",
         description="Who tells speakers apart: 'auto' uses the pyannote pipeline when it loads and the built-in "
-        "voice diarizer (no token, no download) otherwise; 'voice' always the built-in; 'pyannote' the pipeline "
-        "or one speaker; 'off' one speaker (one party per channel still counts)",
+        "diarizer (segmentation-3.0 + CAM++, no token, no download) otherwise; 'builtin' always the built-in; "
+        "'voice' always the older resemblyzer voice diarizer; 'pyannote' the pipeline or one speaker; 'off' one "
+        "speaker (one party per channel still counts)",
     )
     hf_token: str | None = None
     model_idle_unload_seconds: float = 600.0

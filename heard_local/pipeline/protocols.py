@@ -118,9 +118,12 @@ class DiarizeOptions:
 @dataclass
 class DiarizationResult:
     turns: list[SpeakerTurn]
-    method: str  # "channels", "pyannote", "single" …
+    method: str  # "channels", "pyannote", "builtin", "voice", "single" …
     roles: dict[str, str] = field(default_factory=dict)  # diarizer label -> role ("agent")
     warnings: list[str] = field(default_factory=list)
+    # Every speaker's turns with overlapped speech given to each speaker in it, from diarizers that detect
+    # overlap (empty otherwise). ``turns`` is one speaker at a time: what the transcript is aligned to.
+    overlapping_turns: list[SpeakerTurn] = field(default_factory=list)
 
 
 @dataclass

@@ -84,7 +84,7 @@ def test_the_auto_diarizer_uses_channels_for_calls_and_the_built_in_without_a_mo
     assert call.method == "channels" and call.warnings == []
     assert call.roles == {"channel_0": "Agent", "channel_1": "Customer"}
     mono = diarizer.diarize(decode_audio(mono_call.path), DiarizeOptions(), null_hook)
-    assert mono.method == "voice" and mono.turns and mono.warnings == []  # no pipeline asked for: no note
+    assert mono.method == "builtin" and mono.turns and mono.warnings == []  # no pipeline asked for: no note
     pyannote_only = AutoDiarizer(model=None, mode="pyannote").diarize(decode_audio(mono_call.path),
                                                                       DiarizeOptions(), null_hook)
     assert pyannote_only.method == "single" and "HEARD_DIARIZATION_MODEL" in pyannote_only.warnings[0]

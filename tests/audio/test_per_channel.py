@@ -107,7 +107,7 @@ def test_a_mono_recording_or_one_speaker_asked_for_is_transcribed_as_the_mix(
 def test_the_diarizer_follows_the_decision_it_is_given(stereo_call: speech.Conversation) -> None:
     waveform = decode_audio(stereo_call.path)
     told_same = DiarizeOptions(channel_layout=ChannelLayout(separate=False, reason="told so"))
-    assert AutoDiarizer(model=None).diarize(waveform, told_same, null_hook).method == "voice"  # the mix
+    assert AutoDiarizer(model=None).diarize(waveform, told_same, null_hook).method == "builtin"  # the mix
     told_separate = DiarizeOptions(channel_layout=ChannelLayoutAnalyser().analyse(waveform))
     assert AutoDiarizer(model=None).diarize(waveform, told_separate, null_hook).method == "channels"
 

@@ -53,13 +53,13 @@ def test_an_unloadable_pipeline_means_the_built_in_diarizer_and_a_note(tmp_path:
     for model in (str(broken), str(tmp_path / "missing")):
         auto = AutoDiarizer(model=model)
         result = auto.diarize(waveform, DiarizeOptions(), null_hook)
-        assert result.method == "voice" and result.turns
-        assert "built-in voice diarizer" in result.warnings[0] and "community-1" in result.warnings[0]
+        assert result.method == "builtin" and result.turns
+        assert "built-in diarizer" in result.warnings[0] and "community-1" in result.warnings[0]
         assert auto.load_error and auto.load_error in result.warnings[0]
         # the next recording gets the same answer without trying (and failing) to load again
         broken.joinpath("config.yaml").write_text("pipeline:\n  name: still.not.a.Pipeline\n")
         again = auto.diarize(waveform, DiarizeOptions(), null_hook)
-        assert again.method == "voice" and again.warnings == result.warnings
+        assert again.method == "builtin" and again.warnings == result.warnings
         # asked for pyannote only, it is one speaker, as before the built-in diarizer existed
         strict = AutoDiarizer(model=model, mode="pyannote").diarize(waveform, DiarizeOptions(), null_hook)
         assert strict.method == "single" and "one speaker" in strict.warnings[0]

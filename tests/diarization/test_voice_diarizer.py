@@ -1,6 +1,6 @@
-"""The built-in voice diarizer on its real weights (resemblyzer's encoder, Silero VAD) and real
-recordings with ground truth: the issue's targets as assertions, with a margin over what was measured
-(benchmarks/quality_diarization.py prints the same numbers)."""
+"""The voice diarizer (the built-in before segmentation-3.0) on its real weights (resemblyzer's encoder,
+Silero VAD) and real recordings with ground truth: the issue's targets as assertions, with a margin over
+what was measured (benchmarks/quality_diarization.py prints the same numbers)."""
 
 from __future__ import annotations
 
@@ -123,13 +123,13 @@ def test_with_no_token_the_engine_diarizer_is_the_built_in(nothing_downloaded: N
     auto = build_diarizer(settings)
     waveform = Waveform(samples=diarization_truth.sample_call().samples()[None, :])
     result = auto.diarize(waveform, DiarizeOptions(), null_hook)
-    assert result.method == "voice" and len({t.speaker for t in result.turns}) == 2
-    assert "built-in voice diarizer" in result.warnings[0] and "token" in result.warnings[0]
+    assert result.method == "builtin" and len({t.speaker for t in result.overlapping_turns}) == 2
+    assert "built-in diarizer" in result.warnings[0] and "token" in result.warnings[0]
     forced = AutoDiarizer(model=settings.diarization_model, mode="voice")
     assert forced.diarize(waveform, DiarizeOptions(), null_hook).warnings == []  # asked for: nothing to explain
     assert forced.load_error is None  # and pyannote was never tried
 
 
 def test_a_diarizer_mode_that_does_not_exist_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="auto, voice, pyannote, off"):
+    with pytest.raises(ValueError, match="auto, builtin, voice, pyannote, off"):
         AutoDiarizer(model=None, mode="vocal")

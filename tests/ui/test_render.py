@@ -285,7 +285,7 @@ def test_the_settings_tab_names_the_diarizer_that_separates_speakers(settings: S
 
     assert diarizer_name(settings) is None  # the suite's settings: HEARD_DIARIZER=off
     no_pipeline = diarizer_name(settings.model_copy(update={"diarizer": "auto"}))
-    assert no_pipeline is not None and no_pipeline.startswith("built-in voice diarizer")
+    assert no_pipeline is not None and no_pipeline.startswith("built-in diarizer")
     community = diarizer_name(settings.model_copy(update={"diarizer": "auto",
                                                           "diarization_model": "pyannote/community"}))
     assert community is not None and community.startswith("pyannote/community") and "built-in" in community

@@ -79,11 +79,13 @@ def watch_status(engine: Engine) -> dict[str, Any] | None:
 
 def diarizer_name(settings: Settings) -> str | None:
     """What separates speakers in mono recordings; with 'auto' the pipeline, which falls back to the
-    built-in voice diarizer when it cannot load (the transcript then says so)."""
-    built_in = "built-in voice diarizer (no token)"
+    built-in diarizer when it cannot load (the transcript then says so)."""
+    built_in = "built-in diarizer (segmentation-3.0 + CAM++, no token)"
     if settings.diarizer == "off" or (settings.diarizer == "pyannote" and not settings.diarization_model):
         return None
-    if settings.diarizer == "voice" or not settings.diarization_model:
+    if settings.diarizer == "voice":
+        return "voice diarizer (resemblyzer, no token)"
+    if settings.diarizer == "builtin" or not settings.diarization_model:
         return built_in
     if settings.diarizer == "auto":
         return f"{settings.diarization_model}, else the {built_in}"
