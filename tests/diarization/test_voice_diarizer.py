@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from heard_local.adapters.diarization import AutoDiarizer, build_diarizer
-from heard_local.adapters.voice_diarization import VoiceDiarizer
+from heard_local.adapters.voice_diarization import VoiceDiarizer, VoiceParams
 from heard_local.config import Settings
 from heard_local.pipeline.progress import null_hook
-from heard_local.pipeline.protocols import DiarizationResult, DiarizeOptions, Waveform
+from heard_local.pipeline.protocols import DiarizeOptions, Waveform
 from tests.support import diarization_truth
-from tests.support.diarization_truth import Recording
+from tests.support.diarization_truth import Recording, as_tuples, diarize
 
 # Measured (python -m benchmarks quality, December 2026): sample.wav 0.140 with 2/2 speakers; AMI
 # debug.test + debug.development mean 0.539, the count right on 1 of 4. Asserted with a margin over
@@ -30,21 +30,11 @@ def diarizer() -> VoiceDiarizer:
     return VoiceDiarizer()
 
 
-@pytest.fixture
-def truth(shared_data: type) -> None:
-    shared_data("pyannote-audio", "tests-data", "debug.test.rttm")  # skips (or fails in CI) when absent
-
-
-def diarize(diarizer: VoiceDiarizer, samples: np.ndarray, **options: int) -> DiarizationResult:
-    return diarizer.diarize(Waveform(samples=np.asarray(samples, np.float32)[None, :]), DiarizeOptions(**options),
-                            null_hook)
-
-
 def scored(diarizer: VoiceDiarizer, recording: Recording, **options: int) -> tuple[float, int, float]:
     """(DER, speakers found, DER of the same speech all given to one speaker)."""
     result = diarize(diarizer, recording.samples(), **options)
     assert result.method == "voice"
-    hypothesis = [(t.start, t.end, t.speaker) for t in result.turns]
+    hypothesis = as_tuples(result.turns)
     one_voice = [(t.start, t.end, "one") for t in result.turns]
     return (diarization_truth.der(recording, hypothesis), len({t.speaker for t in result.turns}),
             diarization_truth.der(recording, one_voice))
@@ -67,6 +57,16 @@ def test_the_ami_excerpts(diarizer: VoiceDiarizer, truth: None) -> None:
     # gain is the clustering's, not the speech detection's
     one_voice = sum(single for _, _, _, single in measured) / len(measured)
     assert mean < one_voice - 0.02, measured
+
+
+def test_long_recordings_cluster_a_subset_of_their_windows_and_still_find_the_speakers(truth: None) -> None:
+    # (what a long recording gets: spectral clustering is quadratic in memory, so past
+    # max_clustered_windows only evenly spaced windows are clustered and every window is resegmented)
+    recording = diarization_truth.sample_call()
+    everything = scored(VoiceDiarizer(), recording)
+    subset = scored(VoiceDiarizer(VoiceParams(max_clustered_windows=30)), recording)  # of 88
+    assert subset[1] == 2
+    assert subset[0] <= everything[0] + 0.05, (subset, everything)
 
 
 def test_speaker_count_hints_are_respected(diarizer: VoiceDiarizer, truth: None) -> None:

@@ -111,3 +111,18 @@ def der(recording: Recording, hypothesis: Iterable[tuple[float, float, str]]) ->
     metric = DiarizationErrorRate(collar=0.0, skip_overlap=False)
     uem = Timeline([Segment(*recording.scored)])
     return float(metric(annotation(recording.turns), annotation(hypothesis), uem=uem))
+
+
+def diarize(diarizer: Any, samples: np.ndarray, **options: int) -> Any:
+    """``diarizer`` (any :class:`heard_local.pipeline.protocols.Diarizer`) on 16 kHz mono ``samples``, with
+    speaker-count ``options`` (num_speakers=, min_speakers=, max_speakers=); no progress hook."""
+    from heard_local.pipeline.progress import null_hook
+    from heard_local.pipeline.protocols import DiarizeOptions, Waveform
+
+    waveform = Waveform(samples=np.asarray(samples, np.float32)[None, :])
+    return diarizer.diarize(waveform, DiarizeOptions(**options), null_hook)
+
+
+def as_tuples(turns: Iterable[Any]) -> list[tuple[float, float, str]]:
+    """SpeakerTurns as the (start, end, speaker) tuples :func:`der` takes."""
+    return [(t.start, t.end, t.speaker) for t in turns]

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from heard_local.adapters.builtin_diarization.pipeline import BuiltinParams, build_pipeline
+from heard_local.adapters.builtin_diarization.refine import refine
+from heard_local.adapters.voice_diarization import speaker_count
 from heard_local.pipeline.progress import ProgressHook
 from heard_local.pipeline.protocols import DiarizationResult, DiarizeOptions, SpeakerTurn, Waveform
 
@@ -69,11 +71,18 @@ class BuiltinDiarizer:
                               num_speakers=options.num_speakers, min_speakers=options.min_speakers,
                               max_speakers=options.max_speakers, hook=PyannoteProgress(hook))
         duration = samples.size / SAMPLE_RATE
-        return DiarizationResult(turns=_turns(output.exclusive_speaker_diarization, duration), method=self.method,
-                                 overlapping_turns=_turns(output.speaker_diarization, duration))
+        found = annotation_turns(output.speaker_diarization, duration)
+        if not self.params.refine:
+            return DiarizationResult(turns=annotation_turns(output.exclusive_speaker_diarization, duration),
+                                     method=self.method, overlapping_turns=found)
+        hook("voice windows", completed=0, total=1)
+        with self._lock:
+            refined = refine(samples, found, speaker_count(options), pipeline._embedding, self.params.refinement)
+        hook("voice windows", completed=1, total=1)
+        return DiarizationResult(turns=refined.turns, method=self.method, overlapping_turns=refined.overlapping_turns)
 
 
-def _turns(annotation: Any, duration: float) -> list[SpeakerTurn]:
+def annotation_turns(annotation: Any, duration: float) -> list[SpeakerTurn]:
     turns = [SpeakerTurn(start=max(0.0, float(segment.start)), end=min(duration, float(segment.end)),
                          speaker=str(label))
              for segment, _, label in annotation.itertracks(yield_label=True)]

@@ -21,6 +21,7 @@ from heard_local.adapters.builtin_diarization.weights import EMBEDDING, EMBEDDIN
 SAMPLE_RATE = 16_000
 DIMENSION = 192
 FRAME_SHIFT = 160  # samples (10 ms)
+SPAN_BATCH = 64  # windows per forward pass in embed_spans
 
 
 def _model_class() -> Any:
@@ -71,6 +72,36 @@ class CamPlusPlusEmbedding:
         with self._lock, torch.inference_mode():
             for index, feature in features:
                 result[index] = self._model(feature[None].to(device)).cpu().numpy()[0]
+        return result
+
+    def embed_spans(self, samples: np.ndarray, starts: np.ndarray, durations: np.ndarray) -> np.ndarray:
+        """L2-normalised embeddings [len(starts), 192] of the windows of ``samples`` (16 kHz mono float32)
+        that start at ``starts`` and last ``durations`` seconds, from one filterbank of the whole signal
+        (dense windows overlap, so this is far cheaper than one filterbank per window), with each window's
+        own mean removed, as for a single embedding. Windows of one length run as one batch."""
+        import torch
+        import torchaudio.compliance.kaldi as kaldi
+
+        result = np.zeros((len(starts), DIMENSION), np.float32)
+        samples = np.asarray(samples, dtype=np.float32)
+        if len(starts) == 0 or samples.size < 400:  # 400 samples: one 25 ms filterbank frame
+            return result
+        bank = kaldi.fbank(torch.from_numpy(samples)[None], num_mel_bins=80, sample_frequency=SAMPLE_RATE,
+                           dither=0.0)
+        per_second = SAMPLE_RATE // FRAME_SHIFT
+        first = np.clip(np.round(np.asarray(starts) * per_second).astype(int), 0, bank.shape[0] - 1)
+        lengths = np.maximum(2, np.round(np.asarray(durations) * per_second).astype(int))
+        bank = torch.nn.functional.pad(bank, (0, 0, 0, max(0, int((first + lengths).max()) - bank.shape[0])))
+        device = next(self._model.parameters()).device
+        with self._lock, torch.inference_mode():
+            for length in np.unique(lengths):
+                chosen = np.flatnonzero(lengths == length)
+                for chunk in range(0, chosen.size, SPAN_BATCH):
+                    rows = chosen[chunk:chunk + SPAN_BATCH]
+                    batch = torch.stack([bank[f:f + int(length)] for f in first[rows]])
+                    batch = batch - batch.mean(dim=1, keepdim=True)
+                    vectors = self._model(batch.to(device)).cpu().numpy()
+                    result[rows] = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
         return result
 
     @staticmethod

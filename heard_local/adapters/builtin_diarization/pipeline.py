@@ -9,10 +9,11 @@ diarization) is pyannote's code, unchanged. Pinned to pyannote.audio 4.0 (pyproj
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from heard_local.adapters.builtin_diarization.embedding import SAMPLE_RATE, CamPlusPlusEmbedding
+from heard_local.adapters.builtin_diarization.refine import RefineParams
 from heard_local.adapters.builtin_diarization.weights import SEGMENTATION, weight_file
 from heard_local.adapters.pyannote_import import import_pyannote
 
@@ -29,6 +30,9 @@ class BuiltinParams:
     min_duration_off: float = 0.0
     exclude_overlap: bool = False  # embed a speaker's overlapped frames too (more speech per embedding)
     min_embedding_seconds: float = 0.4
+    # who speaks decided again from dense CAM++ windows (:mod:`.refine`); False: the pipeline's own clusters
+    refine: bool = True
+    refinement: RefineParams = field(default_factory=RefineParams)
 
     def pipeline_parameters(self) -> dict[str, Any]:
         return {"segmentation": {"min_duration_off": self.min_duration_off},

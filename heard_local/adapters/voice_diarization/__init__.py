@@ -64,6 +64,7 @@ class VoiceParams:
     merge_threshold: float = 0.93  # the phone call's two speakers: 0.88 (merged at <= 0.88)
     smallest_speaker: float = 1.0
     max_speakers: int = 8
+    max_clustered_windows: int = 3000  # about 12 minutes of speech at one window every 0.25 s
     # resegmentation
     sharpness: float = 30.0
     switch_cost: float = 2.0
@@ -125,13 +126,19 @@ def speaker_frames(analysis: Analysis, count: SpeakerCount, params: VoiceParams)
     count = SpeakerCount(count.exact, count.least, min(count.most, params.max_speakers))
     space = Windows(windows.starts, windows.ends, centred(windows.embeddings)) if params.centre else windows
     # (average-linkage clustering with a distance threshold was tried: DER 0.75 against 0.47 on train)
-    labels = spectral_labels(space.embeddings, count, params.keep_fraction)
-    durations = np.minimum(windows.ends - windows.starts, params.step_seconds)
+    # Spectral clustering is quadratic in memory and cubic in time: long recordings cluster evenly spaced
+    # windows, and the resegmentation below then scores every window against those clusters.
+    clustered = np.unique(np.linspace(0, len(windows) - 1, min(len(windows), params.max_clustered_windows))
+                          .round().astype(int))
+    labels = spectral_labels(space.embeddings[clustered], count, params.keep_fraction)
+    durations = np.minimum(windows.ends - windows.starts, params.step_seconds)[clustered] \
+        * (len(windows) / clustered.size)
     # Whether two clusters are one voice is judged on the encoder's own vectors, where one person's
     # windows are reliably alike (after centring, one voice's halves can look apart).
-    labels = merge_alike(windows.embeddings, labels, count, params.merge_threshold, durations,
+    labels = merge_alike(windows.embeddings[clustered], labels, count, params.merge_threshold, durations,
                          params.smallest_speaker)
-    main = resegment(space, centroids(space.embeddings, labels), analysis.speech, params, params.refine_rounds)
+    main = resegment(space, centroids(space.embeddings[clustered], labels), analysis.speech, params,
+                     params.refine_rounds)
     if analysis.fine is not None and len(analysis.fine) and int(main.max()) >= 1:
         fine = analysis.fine
         fine = Windows(fine.starts, fine.ends, centred(fine.embeddings)) if params.centre else fine

@@ -5,18 +5,27 @@ whole of a region too short for a full one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from heard_local.adapters.voice_diarization.regions import runs
-from heard_local.adapters.voice_encoder import VoiceEncoder
+
+
+class SpanEncoder(Protocol):
+    """What embeds windows: resemblyzer's encoder (:class:`heard_local.adapters.voice_encoder.VoiceEncoder`)
+    or CAM++ (:class:`heard_local.adapters.builtin_diarization.embedding.CamPlusPlusEmbedding`)."""
+
+    def embed_spans(self, samples: np.ndarray, starts: np.ndarray, durations: np.ndarray) -> np.ndarray:
+        """[len(starts), dimension] L2-normalised embeddings of the given stretches of ``samples``."""
+        ...
 
 
 @dataclass
 class Windows:
     starts: np.ndarray  # seconds
     ends: np.ndarray
-    embeddings: np.ndarray  # [n, 256], L2-normalised
+    embeddings: np.ndarray  # [n, dimension], L2-normalised
 
     def __len__(self) -> int:
         return int(self.starts.size)
@@ -47,7 +56,7 @@ def window_spans(mask: np.ndarray, frame_seconds: float, *, length: float, step:
     return np.asarray(starts, np.float64), np.asarray(ends, np.float64)
 
 
-def embed_windows(encoder: VoiceEncoder, samples: np.ndarray, mask: np.ndarray, frame_seconds: float, *,
+def embed_windows(encoder: SpanEncoder, samples: np.ndarray, mask: np.ndarray, frame_seconds: float, *,
                   length: float, step: float, shortest: float) -> Windows:
     starts, ends = window_spans(mask, frame_seconds, length=length, step=step, shortest=shortest)
     embeddings = encoder.embed_spans(samples, starts, ends - starts)
